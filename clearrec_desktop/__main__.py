@@ -1,0 +1,3 @@
+from clearrec_desktop.cli import main
+
+raise SystemExit(main())

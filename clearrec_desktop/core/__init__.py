@@ -1,0 +1,1 @@
+"""Everything from import to documents; imports no Qt so the CLI and tests run headless."""
