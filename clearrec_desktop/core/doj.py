@@ -74,14 +74,12 @@ class ReadResult:
     blank_lines: int = 0
 
 
-def _line_frame(data: bytes | Path) -> pl.DataFrame:
-    """One row per physical line (blank lines kept as null, CRLF and BOM removed)."""
-    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
-    return pl.read_csv(
-        source, has_header=False, separator="\x1f", quote_char=None,
-        new_columns=["line"], schema={"line": pl.String}, truncate_ragged_lines=True,
-        encoding="utf8-lossy", glob=False,
-    )
+def _scan_lines(source: Path) -> pl.LazyFrame:
+    """One row per physical line (blank lines kept as null, CRLF and BOM removed), numbered."""
+    return pl.scan_csv(
+        source, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String},
+        truncate_ragged_lines=True, encoding="utf8-lossy", glob=False,
+    ).with_row_index("source_line", offset=1)
 
 
 def _structure_exprs() -> list[pl.Expr]:
@@ -109,67 +107,132 @@ def check_header(first_line: str, file_name: str) -> None:
         raise InputError(f"{file_name}: the header has the DOJ columns in an unexpected order; re-export the extract unchanged")
 
 
-def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None) -> ReadResult:
-    """Read a DOJ extract; malformed lines are rejected one by one with their line numbers."""
+def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, transform=None,
+                 progress=None) -> ReadResult:
+    """Read a DOJ extract; malformed lines are rejected one by one with their line numbers.
+
+    A streaming pass checks every line's structure; then the good lines are parsed in batches
+    of about 64 MB, and ``transform`` (the importer's normalisation) is applied to each batch
+    as it is parsed, so memory stays near the size of the result, not of the file.
+    """
     name = path.name
-    lines = _line_frame(path).with_row_index("source_line", offset=1)
-    lines_read = lines.height
-    if lines_read == 0:
-        raise InputError(f"{name}: the file is empty")
-    first = lines["line"][0]
+    first = _first_line(path)
     has_header = looks_like_header(first)
     if has_header:
         check_header(first, name)
-        lines = lines.slice(1)
-    lines = lines.with_columns(_structure_exprs())
-    ok_mask = (pl.col("n_fields") == N_COLUMNS) & ~pl.col("bad_quotes") & pl.col("line").is_not_null()
-    bad = lines.filter(~ok_mask)
-    good = lines.filter(ok_mask)
+    ok = (pl.col("n_fields") == N_COLUMNS) & ~pl.col("bad_quotes") & pl.col("line").is_not_null()
+    shape = (_scan_lines(path).with_columns(_structure_exprs())
+             .select("source_line", ok.fill_null(False).alias("ok"), "n_fields", "bad_quotes",
+                     # cheap per-line signals for the import report, taken while the line is at hand
+                     pl.col("line").str.contains(r" ,|, |^ | $").fill_null(False).alias("q_padded"),
+                     pl.col("line").str.contains(r"(?:^|,)\s*NULL\s*(?:,|$)").fill_null(False).alias("q_null_placeholder"))
+             .collect(engine="streaming"))
+    lines_read = shape.height
+    if lines_read == 0:
+        raise InputError(f"{name}: the file is empty")
+    if has_header:
+        shape = shape.slice(1)
+    _check_cancel(cancel)
+    good = shape.filter(pl.col("ok")).select("source_line", "q_padded", "q_null_placeholder")
+    bad = shape.filter(~pl.col("ok")).select("source_line", "n_fields", "bad_quotes")
 
     if good.height == 0 and bad.height:
         # Nothing fits: one message for the whole file rather than a rejection per line.
-        counts = bad.filter(pl.col("line").is_not_null())["n_fields"].value_counts(sort=True)
-        if counts.height:
-            common = counts.row(0)[0]
-            if common != N_COLUMNS:
-                raise InputError(
-                    f"{name}: not a DOJ extract - lines have {common} fields, the DOJ layout has 95 "
-                    f"({'missing' if common < N_COLUMNS else 'extra'} {abs(N_COLUMNS - common)} column(s)"
-                    f"{', e.g. ' + ', '.join(DOJ_COLUMNS[common:common + 5]) if common < N_COLUMNS else ''})"
-                )
+        counts = bad.filter(pl.col("n_fields").is_not_null())["n_fields"].value_counts(sort=True)
+        common = counts.row(0)[0] if counts.height else None
+        if common is not None and common != N_COLUMNS:
+            raise InputError(
+                f"{name}: not a DOJ extract - lines have {common} fields, the DOJ layout has 95 "
+                f"({'missing' if common < N_COLUMNS else 'extra'} {abs(N_COLUMNS - common)} column(s)"
+                f"{', e.g. ' + ', '.join(DOJ_COLUMNS[common:common + 5]) if common < N_COLUMNS else ''})"
+            )
         raise InputError(f"{name}: no line could be read as a DOJ record")
 
-    rejected, rescued, blank = _diagnose(bad, name)
+    skip = set(bad["source_line"].to_list())
+    if has_header:
+        skip.add(1)
+    bad_text: dict[int, str] = {}
+    frames, pos = [], 0
+    size = max(path.stat().st_size, 1)
+    for batch, n_lines, done in _iter_batches(path, skip, bad_text, cancel):
+        frame = _parse(batch, columns)
+        if frame.height != n_lines:  # never mis-number silently
+            raise InputError(f"{name}: the file could not be split into records reliably; check its line endings")
+        frame = frame.with_columns(good.slice(pos, n_lines).get_columns())
+        pos += n_lines
+        frames.append(transform(frame) if transform else frame)
+        if progress:
+            progress(done / size, f"Reading {name}")
+    rejected, rescued, blank = _diagnose(bad, bad_text, name)
+    if rescued:
+        extra = _parse_records([r for _, r in rescued], columns).with_columns(
+            pl.Series("source_line", [ln for ln, _ in rescued], dtype=good["source_line"].dtype),
+            pl.lit(False).alias("q_padded"), pl.lit(False).alias("q_null_placeholder"))
+        frames.append(transform(extra) if transform else extra)
+    if not frames:  # a header and nothing else
+        empty = _parse(b"", columns).with_columns(good.clear().get_columns())
+        frames.append(transform(empty) if transform else empty)
+    frame = pl.concat(frames) if len(frames) > 1 else frames[0]
+    if rescued:
+        frame = frame.sort("source_line")
+    return ReadResult(frame=frame, lines_read=lines_read, has_header=has_header, rejected=rejected, blank_lines=blank)
+
+
+def _check_cancel(cancel) -> None:
     if cancel is not None and cancel.is_set():
         from .errors import Cancelled
         raise Cancelled()
 
-    if bad.height == 0:
-        # Common case: parse the file itself; rows line up with the good physical lines.
-        frame = _parse(path, has_header, columns)
-        frame = frame.with_columns(good["source_line"].alias("source_line"))
-    else:
-        buf = io.BytesIO()
-        good.select("line").write_csv(buf, include_header=False, quote_style="never")
-        frame = _parse(buf.getvalue(), False, columns)
-        frame = frame.with_columns(good["source_line"].alias("source_line"))
-        if rescued:
-            extra = _parse_records([r for _, r in rescued], columns)
-            extra = extra.with_columns(pl.Series("source_line", [ln for ln, _ in rescued], dtype=pl.UInt32))
-            frame = pl.concat([frame, extra]).sort("source_line")
-    if frame.height != good.height + len(rescued):  # never mis-number silently
-        raise InputError(f"{name}: the file could not be split into records reliably; check its line endings")
-    return ReadResult(frame=frame, lines_read=lines_read, has_header=has_header, rejected=rejected, blank_lines=blank)
+
+def _first_line(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    return text.splitlines()[0] if text.strip() else ""
 
 
-def _parse(source: bytes | Path, has_header: bool, columns: list[str] | None) -> pl.DataFrame:
-    src = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+_BATCH_BYTES = 64 * 1024 * 1024
+
+
+def _iter_batches(path: Path, skip: set[int], bad_text: dict[int, str], cancel):
+    """Yield (bytes of good lines, how many, bytes read so far), keeping the skipped lines'
+    text in ``bad_text`` for the rejection report."""
+    batch: list[bytes] = []
+    size = done = 0
+    with open(path, "rb") as fh:
+        if fh.read(3) != b"\xef\xbb\xbf":
+            fh.seek(0)
+        line_no = 0
+        for raw in fh:  # binary iteration splits on b"\n" only, matching polars' line numbering
+            line_no += 1
+            done += len(raw)
+            if line_no in skip:
+                if line_no != 1 or not looks_like_header(raw.decode("utf-8", "replace")):
+                    bad_text[line_no] = raw.decode("utf-8", "replace").rstrip("\r\n")
+                continue
+            batch.append(raw if raw.endswith(b"\n") else raw + b"\n")
+            size += len(raw)
+            if size >= _BATCH_BYTES:
+                _check_cancel(cancel)
+                yield b"".join(batch), len(batch), done
+                batch, size = [], 0
+    if batch:
+        yield b"".join(batch), len(batch), done
+
+
+def _parse(source: bytes, columns: list[str] | None) -> pl.DataFrame:
+    """Parse good lines (no header) into the wanted DOJ columns, all as text."""
     wanted = columns or DOJ_COLUMNS
-    return pl.read_csv(
-        src, has_header=False, skip_rows=1 if has_header else 0, new_columns=DOJ_COLUMNS,
-        schema={c: pl.String for c in DOJ_COLUMNS},
-        encoding="utf8-lossy", quote_char='"', glob=False, truncate_ragged_lines=False,
-    ).select(wanted)
+    if isinstance(source, (bytes, bytearray)) and not source:
+        return pl.DataFrame(schema={c: pl.String for c in wanted})
+    src = io.BytesIO(source)
+    positions = sorted(DOJ_COLUMNS.index(c) for c in wanted)
+    frame = pl.read_csv(
+        src, has_header=False, columns=positions,
+        infer_schema=False, encoding="utf8-lossy", quote_char='"', glob=False, truncate_ragged_lines=False,
+    )
+    # polars names the columns differently for paths and buffers; they come in file order
+    return frame.rename(dict(zip(frame.columns, [DOJ_COLUMNS[i] for i in positions]))).select(wanted)
 
 
 def _parse_records(records: list[str], columns: list[str] | None) -> pl.DataFrame:
@@ -178,23 +241,25 @@ def _parse_records(records: list[str], columns: list[str] | None) -> pl.DataFram
     return pl.DataFrame({c: [row[DOJ_COLUMNS.index(c)] for row in rows] for c in wanted}, schema={c: pl.String for c in wanted})
 
 
-def _diagnose(bad: pl.DataFrame, name: str) -> tuple[list[Rejected], list[tuple[int, str]], int]:
+def _diagnose(bad: pl.DataFrame, text: dict[int, str], name: str) -> tuple[list[Rejected], list[tuple[int, str]], int]:
     """Explain each bad line. A quoted field with a line break inside it spans two physical
     lines; such a pair that makes one valid record is kept (numbered by its first line).
     Blank lines carry no data: they are counted, not rejected."""
     rejected: list[Rejected] = []
     rescued: list[tuple[int, str]] = []
     blank = 0
-    rows = bad.select("source_line", "line", "n_fields", "bad_quotes").rows()
+    rows = bad.rows()
     i = 0
     while i < len(rows):
-        line_no, text, n_fields, bad_quotes = rows[i]
-        if text is None or text.strip() == "":
+        line_no, n_fields, bad_quotes = rows[i]
+        line = text.get(line_no, "")
+        if line.strip() == "":
             blank += 1
             i += 1
             continue
-        if text.count('"') % 2 == 1 and i + 1 < len(rows) and rows[i + 1][0] == line_no + 1 and rows[i + 1][1]:
-            joined = text + "\n" + rows[i + 1][1]
+        nxt = rows[i + 1][0] if i + 1 < len(rows) else None
+        if line.count('"') % 2 == 1 and nxt == line_no + 1 and text.get(nxt):
+            joined = line + "\n" + text[nxt]
             if joined.count('"') % 2 == 0 and len(_split(joined)) == N_COLUMNS:
                 rescued.append((line_no, joined))
                 i += 2

@@ -17,7 +17,7 @@ import polars as pl
 from . import doj
 from .errors import Cancelled, InputError
 from .normalise import (
-    CANNABIS_SECTIONS, canonical_section, clean, comment_cannabis_section, comment_charge_text,
+    CANNABIS_SECTIONS, canonical_section, comment_cannabis_section, comment_charge_text,
     county_expr, date_and_quality, level_expr, name_key, parse_offence,
 )
 from .safety import local_path
@@ -136,8 +136,10 @@ def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, prog
             frame, rep = county_files.import_mapped(path, mapping, cancel=cancel)
             rep.sha256, rep.size = digest, size
         else:
-            res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel)
-            frame = normalise_doj(res.frame, path.name)
+            res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel,
+                                   transform=lambda raw, n=path.name: normalise_doj(raw, n),
+                                   progress=progress and (lambda f, m, i=i: progress((i + f) / len(paths) * 0.9, m)))
+            frame = res.frame
             rep = FileReport(
                 file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
                 rows_imported=res.frame.height, has_header=res.has_header, blank_lines=res.blank_lines,
@@ -159,73 +161,103 @@ def _is_doj(path: Path) -> bool:
     return doj.looks_like_header(first) or first.count(",") in (94, 95)
 
 
+def via_unique(df: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Evaluate costly string expressions once per distinct key instead of once per row.
+
+    Offence texts, dispositions and dates repeat heavily (a million rows hold a few hundred
+    offence texts), so cleaning and parsing the distinct values and joining back is many times
+    faster and needs far less memory. The expressions see the keys already trimmed and with
+    NULL placeholders as nulls; the join uses the raw keys.
+    """
+    raw = df.select(keys).unique()
+    work = raw.with_columns([_clean_fast(k) for k in keys if raw.schema[k] == pl.String]).with_columns(exprs)
+    added = [c for c in work.columns if c not in keys]
+    table = raw.with_columns(work.select(added).get_columns())
+    looked_up = df.select(keys).join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return df.with_columns(looked_up.select(added).get_columns())
+
+
+def _clean_fast(col: str) -> pl.Expr:
+    s = pl.col(col).str.strip_chars()
+    return pl.when(s.is_in(["", "NULL", "Null", "null", "N/A", "NONE"])).then(None).otherwise(s).alias(col)
+
+
+# High-cardinality columns are trimmed row by row; everything else is cleaned per distinct value.
+_ROW_CLEANED = ["SUBJECT_ID", "CII_NUMBER", "PRI_NAME", "CNT_ORDER", "OFN", "FE_NUM_CRT_CASE"]
+
+
 def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
     """Raw DOJ string columns -> the internal schema."""
-    text_cols = [c for c in doj.USED_COLUMNS]
-    padded = pl.any_horizontal([pl.col(c).str.ends_with(" ") | pl.col(c).str.starts_with(" ") for c in text_cols])
-    null_ph = pl.any_horizontal([pl.col(c).str.strip_chars().str.to_uppercase() == "NULL" for c in text_cols])
-    df = raw.with_columns(
-        padded.fill_null(False).alias("q_padded"),
-        null_ph.fill_null(False).alias("q_null_placeholder"),
-        pl.col("STP_ORI_CNTY_NAME").alias("_county_raw"),
-    ).with_columns([clean(c).alias(c) for c in text_cols])
+    df = raw.with_columns([_clean_fast(c) for c in _ROW_CLEANED])
+    if "q_padded" not in df.columns:
+        df = df.with_columns(pl.lit(False).alias("q_padded"), pl.lit(False).alias("q_null_placeholder"))
 
     # The convicted charge: CONV_OFFENSE_DESCR when filled, else OFFENSE_DESCR, else the comment.
     descr = pl.coalesce(pl.col("CONV_OFFENSE_DESCR"), pl.col("OFFENSE_DESCR"))
     see_comment = descr.is_null() | descr.str.to_uppercase().str.contains("SEE COMMENT")
     comment_charge = comment_charge_text(pl.col("COMMENT_TEXT"))
-    from_comment = see_comment & comment_charge.str.contains(r"^\d{3,6}")
+    from_comment = (see_comment & comment_charge.str.contains(r"^\d{3,6}")).fill_null(False)
     offence_text = pl.when(from_comment).then(comment_charge).when(see_comment).then(None).otherwise(descr)
     qual_list = pl.concat_str([pl.col("CONV_OFFENSE_QUAL_LST"), pl.col("OFFENSE_QUAL_LST")], ignore_nulls=True).str.to_uppercase()
-
-    df = df.with_columns(
-        offence_text.alias("offence_text"),
-        from_comment.fill_null(False).alias("q_charge_from_comment"),
-    ).with_columns(parse_offence(pl.col("offence_text"), "_o"))
-    df = df.with_columns(
-        pl.coalesce(
-            pl.col("_oqual"),
-            pl.when(qual_list.str.contains("ATT")).then(pl.lit("attempt"))
-            .when(qual_list.str.contains("CONSP")).then(pl.lit("conspiracy")),
-        ).alias("qualifier"),
+    df = via_unique(df, ["CONV_OFFENSE_DESCR", "OFFENSE_DESCR", "COMMENT_TEXT", "CONV_OFFENSE_QUAL_LST", "OFFENSE_QUAL_LST"], [
+        offence_text.alias("offence_text"), from_comment.alias("q_charge_from_comment"),
+        comment_cannabis_section(pl.col("COMMENT_TEXT")).alias("comment_cannabis_section"),
+        pl.col("COMMENT_TEXT").alias("comment"),
+        pl.when(qual_list.str.contains("ATT")).then(pl.lit("attempt"))
+        .when(qual_list.str.contains("CONSP")).then(pl.lit("conspiracy")).alias("_qual_list"),
+    ])
+    cannabis_num = pl.col("section_num").is_in(CANNABIS_SECTIONS)
+    base_num = pl.col("section_num").str.split(".").list.first()
+    df = via_unique(df, ["offence_text"], [*parse_offence(pl.col("offence_text"), "_o")])
+    df = via_unique(df, ["offence_text", "_onum", "_osub", "_ocode", "_oqual", "_qual_list"], [
+        pl.coalesce(pl.col("_oqual"), pl.col("_qual_list")).alias("qualifier"),
         canonical_section(pl.col("_ocode"), pl.col("_onum"), pl.col("_osub")).alias("code_section"),
         # the number alone decides candidacy: 11357.5 and 211360 are different numbers
         pl.col("_onum").alias("section_num"),
         pl.col("_osub").alias("section_sub"),
         pl.when(pl.col("_ocode").is_null() & pl.col("_onum").is_in(CANNABIS_SECTIONS)).then(pl.lit("HS"))
         .otherwise(pl.col("_ocode")).alias("law_code"),
-        # the text as found, for display and documents (only the section part of the description)
+        # the text as found, for display and documents (the section part, without the literal)
         pl.col("offence_text").str.replace(r"\s*-\s*[A-Z]{2}.*$", "").str.strip_chars().alias("code_section_original"),
-    )
-    comment_sec = comment_cannabis_section(pl.col("COMMENT_TEXT"))
-    base_num = pl.col("section_num").str.split(".").list.first()
-    df = df.with_columns(
-        pl.col("section_num").is_in(CANNABIS_SECTIONS).alias("_cannabis_num"),
-        (pl.col("section_num").str.contains(r"\.") & base_num.is_in(CANNABIS_SECTIONS)
+    ])
+    df = via_unique(df, ["section_num", "section_sub", "law_code", "code_section_original", "qualifier",
+                         "comment_cannabis_section", "q_charge_from_comment"], [
+        ((pl.col("section_num").str.contains(r"\.") & base_num.is_in(CANNABIS_SECTIONS))
          | pl.col("section_num").str.contains(r"^\d+(1135[7-9]|11360)$")).fill_null(False).alias("q_lookalike"),
-        (comment_sec.is_not_null() & ~pl.col("q_charge_from_comment")
-         & (comment_sec != pl.col("section_num")).fill_null(True)).fill_null(False).alias("q_other_cannabis_in_comment"),
-        comment_sec.alias("comment_cannabis_section"),
-    ).with_columns(
-        (pl.col("_cannabis_num") & (pl.col("law_code") != "HS")).fill_null(False).alias("q_wrong_code"),
+        (pl.col("comment_cannabis_section").is_not_null() & ~pl.col("q_charge_from_comment")
+         & (pl.col("comment_cannabis_section") != pl.col("section_num")).fill_null(True)).fill_null(False)
+        .alias("q_other_cannabis_in_comment"),
+        (cannabis_num & (pl.col("law_code") != "HS")).fill_null(False).alias("q_wrong_code"),
         pl.col("qualifier").is_not_null().alias("q_qualifier"),
-        (pl.col("_cannabis_num") & (pl.col("code_section_original").str.replace_all(r"\s", "")
-                                    != pl.concat_str([pl.col("section_num"), pl.col("section_sub").fill_null("").str.to_uppercase(),
-                                                      pl.lit("HS")]))).fill_null(False).alias("q_section_variant"),
-    )
+        (cannabis_num & (pl.col("code_section_original").str.replace_all(r"\s", "")
+                         != pl.concat_str([pl.col("section_num"), pl.col("section_sub").fill_null("").str.to_uppercase(), pl.lit("HS")])))
+        .fill_null(False).alias("q_section_variant"),
+    ])
 
-    disp = pl.col("DISP_DESCR").str.to_uppercase()
-    step_type = pl.col("STP_TYPE_DESCR").str.to_uppercase()
-    df = df.with_columns(
-        *date_and_quality(pl.col("PRI_DOB"), "dob"),
-        *date_and_quality(pl.col("CYC_DATE"), "cycle_date"),
-        *date_and_quality(pl.col("STP_EVENT_DATE"), "step_date"),
-        *date_and_quality(pl.col("DISP_DATE"), "_disp_date"),
-        *level_expr(),
-        disp.str.starts_with("CONVICTED").fill_null(False).alias("convicted"),
+    for col, name in (("PRI_DOB", "dob"), ("CYC_DATE", "cycle_date"), ("STP_EVENT_DATE", "step_date"), ("DISP_DATE", "_disp_date")):
+        df = via_unique(df, [col], date_and_quality(pl.col(col), name))
+    df = via_unique(df, ["CONV_STAT_DESCR", "CONV_OFFENSE_TOC", "OFFENSE_TOC"], level_expr())
+    df = via_unique(df, ["DISP_DESCR", "STP_TYPE_DESCR", "STP_ORI_CNTY_NAME", "STP_ORI_CODE", "STP_ORI_DESCR"], [
+        pl.col("DISP_DESCR").str.to_uppercase().str.starts_with("CONVICTED").fill_null(False).alias("convicted"),
+        pl.col("DISP_DESCR").alias("disposition"),
         county_expr("STP_ORI_CNTY_NAME").alias("county"),
-        step_type.alias("step_type"),
-    )
+        pl.col("STP_TYPE_DESCR").str.to_uppercase().alias("step_type"),
+        pl.coalesce(pl.col("STP_ORI_DESCR"), pl.col("STP_ORI_CODE")).alias("courthouse"),
+        pl.col("STP_ORI_CODE").alias("agency_code"),
+    ])
+    # q_county_variant compares the raw text with the normalised name
+    df = df.with_columns((pl.col("STP_ORI_CNTY_NAME") != pl.col("county")).fill_null(False).alias("q_county_variant"))
+    df = via_unique(df, ["GENDER", "RACE_DESCR", "RACE_CODE", "CYC_ORDER", "STP_ORDER"], [
+        pl.col("GENDER").str.to_uppercase().alias("gender"),
+        pl.coalesce(pl.col("RACE_DESCR"), pl.col("RACE_CODE")).str.to_uppercase().alias("race"),
+        pl.col("CYC_ORDER").alias("cycle"), pl.col("STP_ORDER").alias("step"),
+    ])
+    df = via_unique(df, ["SENT_LOC_DESCR", "SENT_LENGTH", "SENT_TIME_CODE", "CYC_AGE"], [
+        pl.col("SENT_LOC_DESCR").str.to_uppercase().alias("sent_type"),
+        pl.col("SENT_LENGTH").cast(pl.Int64, strict=False).alias("sent_length"),
+        pl.col("SENT_TIME_CODE").str.to_uppercase().alias("sent_unit"),
+        pl.col("CYC_AGE").cast(pl.Int64, strict=False).alias("cycle_age"),
+    ])
     # Conviction date: the court step's date; the disposition date only when the step has none.
     use_disp = (pl.col("step_date_quality") == "unknown") & (pl.col("_disp_date_quality") == "full")
     df = df.with_columns(
@@ -239,34 +271,21 @@ def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
         (pl.col("convicted") & impossible).alias("q_dob_after_conviction"),
     )
 
-    out = df.select(
+    return df.select(
         pl.lit(file_name).alias("source_file"),
         pl.col("source_line").cast(pl.Int64),
         pl.col("SUBJECT_ID").alias("subject_id"),
         pl.col("CII_NUMBER").alias("cii_number"),
         pl.col("PRI_NAME").alias("name"),
         "dob", "dob_quality",
-        pl.col("GENDER").str.to_uppercase().alias("gender"),
-        pl.coalesce(pl.col("RACE_DESCR"), pl.col("RACE_CODE")).str.to_uppercase().alias("race"),
-        pl.col("CYC_ORDER").alias("cycle"),
-        "cycle_date",
-        pl.col("STP_ORDER").alias("step"),
-        "step_type", "step_date",
-        "county",
-        pl.coalesce(pl.col("STP_ORI_DESCR"), pl.col("STP_ORI_CODE")).alias("courthouse"),
-        pl.col("STP_ORI_CODE").alias("agency_code"),
+        "gender", "race", "cycle", "cycle_date", "step", "step_type", "step_date",
+        "county", "courthouse", "agency_code",
         pl.col("CNT_ORDER").alias("count_key"),
         pl.coalesce(pl.col("OFN"), pl.col("FE_NUM_CRT_CASE")).alias("court_case_number"),
-        pl.col("DISP_DESCR").alias("disposition"),
-        "convicted",
+        "disposition", "convicted",
         "offence_text", "code_section", "code_section_original", "section_num", "section_sub", "law_code",
         "qualifier", "level", "conviction_date", "conviction_date_quality",
-        pl.col("SENT_LOC_DESCR").str.to_uppercase().alias("sent_type"),
-        pl.col("SENT_LENGTH").cast(pl.Int64, strict=False).alias("sent_length"),
-        pl.col("SENT_TIME_CODE").str.to_uppercase().alias("sent_unit"),
-        pl.col("CYC_AGE").cast(pl.Int64, strict=False).alias("cycle_age"),
-        pl.col("COMMENT_TEXT").alias("comment"),
-        "comment_cannabis_section",
+        "sent_type", "sent_length", "sent_unit", "cycle_age", "comment", "comment_cannabis_section",
         "q_padded", "q_null_placeholder", "q_section_variant", "q_qualifier", "q_lookalike", "q_wrong_code",
         "q_charge_from_comment", "q_other_cannabis_in_comment",
         (pl.col("convicted") & (pl.col("conviction_date_quality") == "partial")).alias("q_date_partial"),
@@ -274,10 +293,9 @@ def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
         (pl.col("dob_quality") != "full").alias("q_dob_unknown"),
         "q_dob_after_conviction",
         (pl.col("convicted") & pl.col("q_level_from_toc")).alias("q_level_from_toc"),
-        (pl.col("_county_raw") != pl.col("county")).fill_null(False).alias("q_county_variant"),
+        "q_county_variant",
         (pl.col("convicted") & pl.col("OFN").is_null() & pl.col("FE_NUM_CRT_CASE").is_null()).alias("q_no_case_number"),
     )
-    return out
 
 
 def flag_duplicate_people(rows: pl.DataFrame) -> pl.DataFrame:

@@ -212,7 +212,8 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
                              pl.lit(" ("), pl.col("ref"), pl.lit(")")])
     prior = pl.col("ev_date") < pl.col("conviction_date")
     later = pl.col("ev_date") >= pl.col("conviction_date")
-    ev_agg = ev.with_columns(ev_desc.alias("desc")).group_by("conviction_id").agg(
+    # sorted first so evidence lists read the same whatever the order of the input rows
+    ev_agg = ev.with_columns(ev_desc.alias("desc")).sort("ev_date", "ref", nulls_last=True).group_by("conviction_id").agg(
         (prior & (pl.col("kind") == "super_strike")).any().alias("prior_super_strike"),
         (later & (pl.col("kind") == "super_strike")).any().alias("later_super_strike"),
         (prior & (pl.col("kind") == "pc290") & pl.col("conv_ev")).any().alias("prior_pc290_conviction"),
@@ -230,7 +231,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
         "subject_id", "section_num", pl.col("conviction_date").alias("o_date"), pl.col("self_refs").list.first().alias("o_ref"),
         pl.col("code_section").alias("o_section")), on=["subject_id", "section_num"], how="inner")
         .filter(pl.col("o_date") < pl.col("conviction_date"))
-        .group_by("conviction_id").agg(
+        .sort("o_date", "o_ref").group_by("conviction_id").agg(
             pl.len().alias("same_section_priors"),
             pl.col("o_ref").alias("ev_same_section_refs"),
             pl.concat_str([pl.col("o_section"), pl.lit(" on "), pl.col("o_date").cast(pl.String), pl.lit(" ("), pl.col("o_ref"), pl.lit(")")])
@@ -238,6 +239,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
     # Most recent conviction other than... any conviction counts, this one included.
     recent_refs = (conv.lazy().join(person.lazy().select("subject_id", "most_recent_conviction"), on="subject_id")
                    .filter(pl.col("conviction_date") == pl.col("most_recent_conviction"))
+                   .sort("source_file", "source_line")
                    .group_by("subject_id").agg(pl.col("self_refs").list.first().alias("ev_recent_refs")).collect())
 
     f = (cand.join(person, on="subject_id", how="left")
