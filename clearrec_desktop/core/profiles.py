@@ -106,11 +106,14 @@ class Rule:
         parts = [c.describe() for c in self.when]
         if self.when_any:
             parts.append("any of: " + "; ".join(c.describe() for c in self.when_any))
-        cond = " and ".join(parts) if parts else "in every case"
+        if not parts or [c.name for c in self.when] == ["always"] and not self.when_any:
+            head = "Otherwise"
+        else:
+            head = "If " + " and ".join(parts)
         outcome = {"statutory_remedy": "apply the HS 11361.8 remedy table (dismiss / reduce / ineligible)"}.get(self.outcome, self.outcome)
         if self.outcome == "reduce" and self.relief:
             outcome += f" (to {self.relief})"
-        return f"If {cond}: {outcome}. {self.reason} [{self.basis}]"
+        return f"{head}: {outcome}. {self.reason} [{self.basis}]".replace(". . ", ". ").replace(".  [", ". [")
 
 
 @dataclass
@@ -287,6 +290,44 @@ def load_profile(name_or_path: str | Path | None = None, *, options: dict | None
             raise InputError(f"{path.name}: no option(s) {', '.join(sorted(unknown))}; it has {', '.join(profile.options) or 'none'}")
         profile.options.update(options)
     return profile
+
+
+def _toml_str(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def profile_to_toml(profile: Profile, header: str = "") -> str:
+    """Write a profile back as TOML (for saving an edited or imported profile)."""
+    out = [f"# {line}" for line in header.splitlines()]
+    out += [f"id = {_toml_str(profile.id)}", f"title = {_toml_str(profile.title)}",
+            f'description = """\n{profile.description.strip()}\n"""', ""]
+    if profile.options:
+        out.append("[options]")
+        out += [f"{k} = {'true' if v else 'false'}" for k, v in profile.options.items()]
+        out.append("")
+
+    def cond(c: Condition) -> str:
+        args = ""
+        if c.args:
+            args = "(" + ", ".join(a.isoformat() if isinstance(a, date) else (f'\\"{a}\\"' if " " in str(a) else str(a)) for a in c.args) + ")"
+        return _toml_str(("not " if c.negate else "") + c.name) if not args else '"' + ("not " if c.negate else "") + c.name + args + '"'
+
+    for r in profile.rules:
+        out.append("[[rules]]")
+        out.append(f"id = {_toml_str(r.id)}")
+        if r.when:
+            out.append("when = [" + ", ".join(cond(c) for c in r.when) + "]")
+        if r.when_any:
+            out.append("when_any = [" + ", ".join(cond(c) for c in r.when_any) + "]")
+        out.append(f"outcome = {_toml_str(r.outcome)}")
+        if r.relief:
+            out.append(f"relief = {_toml_str(r.relief)}")
+        out.append(f"reason = {_toml_str(r.reason)}")
+        out.append(f"basis = {_toml_str(r.basis)}")
+        if r.requires_option:
+            out.append(f"requires_option = {_toml_str(r.requires_option)}")
+        out.append("")
+    return "\n".join(out)
 
 
 # --- BEAR / gogen eligibility_options.json -------------------------------------------------

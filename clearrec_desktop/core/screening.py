@@ -194,10 +194,15 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
     cand = conv.filter(pl.col("county") == county_key)
     screened_mask = pl.col("is_cannabis") | pl.col("is_cannabis_wrong_code")
     if rel_lists:
-        cannabis_cycles = conv.filter(pl.col("is_cannabis") | pl.col("is_cannabis_wrong_code")).group_by("subject_id", "cycle").agg(
-            pl.col("self_refs").list.first().alias("ev_cycle_cannabis_refs"))
-        cand = cand.join(cannabis_cycles, on=["subject_id", "cycle"], how="left")
-        screened_mask = screened_mask | is_related
+        # a related charge is screened only in an arrest cycle that holds a cannabis charge
+        # (arrest or court); the evidence is the cycle's cannabis conviction, when there is one
+        charged = (rows.lazy().filter(pl.col("section_num").is_in(CANNABIS_SECTIONS))
+                   .select("subject_id", "cycle").unique().with_columns(pl.lit(True).alias("_cycle_charged")).collect())
+        cannabis_cycles = (conv.filter(pl.col("is_cannabis") | pl.col("is_cannabis_wrong_code")).sort("source_file", "source_line")
+                           .group_by("subject_id", "cycle").agg(pl.col("self_refs").list.first().alias("ev_cycle_cannabis_refs")))
+        cand = (cand.join(cannabis_cycles, on=["subject_id", "cycle"], how="left")
+                .join(charged, on=["subject_id", "cycle"], how="left"))
+        screened_mask = screened_mask | (is_related & pl.col("_cycle_charged").fill_null(False))
     else:
         cand = cand.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("ev_cycle_cannabis_refs"))
     cand = cand.filter(screened_mask).with_columns(
@@ -251,7 +256,14 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
                  "later_pc290", "disqualifier_date_unknown"]
     offence_date = pl.when(pl.col("cycle_date").is_not_null() & (pl.col("cycle_date") <= pl.col("conviction_date").fill_null(date(9999, 1, 1))))\
         .then(pl.col("cycle_date")).otherwise(pl.col("conviction_date"))
+    first_ref = lambda c: pl.col(c).list.first()  # noqa: E731
     f = f.with_columns(
+        pl.concat_str([pl.lit("most recent conviction on "), pl.col("most_recent_conviction").cast(pl.String),
+                       pl.lit(" ("), first_ref("ev_recent_refs"), pl.lit(")")]).alias("ev_recent_text"),
+        pl.concat_str([pl.lit("DECEASED step on "), pl.col("deceased_date").cast(pl.String).fill_null("unknown date"),
+                       pl.lit(" ("), first_ref("ev_deceased_refs"), pl.lit(")")]).alias("ev_deceased_text"),
+        pl.concat_str([pl.lit("cannabis conviction in the same arrest cycle ("), first_ref("ev_cycle_cannabis_refs"),
+                       pl.lit(")")]).alias("ev_cycle_cannabis_text"),
         *[pl.col(c).fill_null(False) for c in bool_cols],
         pl.col("same_section_priors").fill_null(0),
         pl.col("ev_deceased_refs").is_not_null().alias("deceased"),
