@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +95,19 @@ def looks_like_header(first_line: str | None) -> bool:
     return bool(first_line) and first_line.lstrip("\ufeff").strip().upper().startswith("RECORD_ID")
 
 
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ./#()&-]*$")
+
+
+def looks_like_other_header(first_line: str | None) -> bool:
+    """Column names of some other file (all fields are names, none a value)."""
+    if not first_line:
+        return False
+    fields = [f.strip() for f in _split(first_line.lstrip("\ufeff"))]
+    while fields and fields[-1] == "":
+        fields.pop()
+    return len(fields) >= 3 and all(_NAME_RE.match(f) for f in fields)
+
+
 def check_header(first_line: str, file_name: str) -> None:
     """A header that is not the DOJ header means this is not an extract: say what is missing."""
     names = [n.strip().upper() for n in next(csv.reader([first_line.lstrip("\ufeff")]))]
@@ -118,7 +132,7 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
     name = path.name
     first = _first_line(path)
     has_header = looks_like_header(first)
-    if has_header:
+    if has_header or looks_like_other_header(first):
         check_header(first, name)
     ok = (pl.col("n_fields") == N_COLUMNS) & ~pl.col("bad_quotes") & pl.col("line").is_not_null()
     shape = (_scan_lines(path).with_columns(_structure_exprs())

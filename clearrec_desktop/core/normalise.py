@@ -39,7 +39,7 @@ def clean(col: str) -> pl.Expr:
 
 def date_and_quality(expr: pl.Expr, name: str) -> list[pl.Expr]:
     """``YYYYMMDD`` -> Date plus a quality: full, partial (19800000, 198006), unknown, invalid."""
-    digits = expr.str.replace_all(r"\s", "")
+    digits = expr.str.strip_chars()
     parsed = digits.str.to_date("%Y%m%d", strict=False)
     parsed = pl.when(digits.str.len_chars() == 8).then(parsed).otherwise(None)
     in_range = parsed.is_between(pl.date(1880, 1, 1), pl.date(2100, 12, 31))
@@ -47,7 +47,8 @@ def date_and_quality(expr: pl.Expr, name: str) -> list[pl.Expr]:
     quality = (
         pl.when(digits.is_null() | (digits == "")).then(pl.lit("unknown"))
         .when(parsed.is_not_null() & in_range).then(pl.lit("full"))
-        .when(digits.str.contains(r"^\d{4}(\d{2})?(\d{2})?$") & year_ok).then(pl.lit("partial"))
+        # 1980, 19800000, 198006, 19800600: year (and month) known, day not
+        .when(digits.str.contains(r"^\d{4}(?:0000|00|(?:0[1-9]|1[0-2])(?:00)?)?$") & year_ok).then(pl.lit("partial"))
         .otherwise(pl.lit("invalid"))
     )
     return [
