@@ -8,6 +8,7 @@ stray quote swallowing the rest of the file.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import re
@@ -209,29 +210,50 @@ _BATCH_BYTES = 64 * 1024 * 1024
 
 
 def _iter_batches(path: Path, skip: set[int], bad_text: dict[int, str], cancel):
-    """Yield (bytes of good lines, how many, bytes read so far), keeping the skipped lines'
-    text in ``bad_text`` for the rejection report."""
-    batch: list[bytes] = []
-    size = done = 0
+    """Yield (bytes of good lines, how many, bytes read so far) in blocks of about 64 MB,
+    keeping the skipped lines' text in ``bad_text`` for the rejection report. Blocks with no
+    skipped line pass through untouched; only the others are split into lines."""
+    marks = sorted(skip)
+    line_no = done = 0
+    carry = b""
     with open(path, "rb") as fh:
         if fh.read(3) != b"\xef\xbb\xbf":
             fh.seek(0)
-        line_no = 0
-        for raw in fh:  # binary iteration splits on b"\n" only, matching polars' line numbering
-            line_no += 1
-            done += len(raw)
-            if line_no in skip:
-                if line_no != 1 or not looks_like_header(raw.decode("utf-8", "replace")):
-                    bad_text[line_no] = raw.decode("utf-8", "replace").rstrip("\r\n")
-                continue
-            batch.append(raw if raw.endswith(b"\n") else raw + b"\n")
-            size += len(raw)
-            if size >= _BATCH_BYTES:
-                _check_cancel(cancel)
-                yield b"".join(batch), len(batch), done
-                batch, size = [], 0
-    if batch:
-        yield b"".join(batch), len(batch), done
+        while True:
+            _check_cancel(cancel)
+            chunk = fh.read(_BATCH_BYTES)
+            done += len(chunk)
+            block = carry + chunk
+            if not chunk:  # end of file: a last line without a line break
+                if not block:
+                    return
+                block += b"\n"
+                carry = b""
+            else:
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    carry = block
+                    continue
+                carry, block = block[cut + 1:], block[:cut + 1]
+            n = block.count(b"\n")  # lines split on b"\n" only, as polars numbers them
+            lo, hi = line_no + 1, line_no + n
+            i = bisect.bisect_left(marks, lo)
+            if i < len(marks) and marks[i] <= hi:
+                keep = []
+                for num, raw in enumerate(block.split(b"\n")[:-1], lo):
+                    if num in skip:
+                        text = raw.decode("utf-8", "replace").rstrip("\r")
+                        if num != 1 or not looks_like_header(text):
+                            bad_text[num] = text
+                    else:
+                        keep.append(raw)
+                if keep:
+                    yield b"\n".join(keep) + b"\n", len(keep), done
+            else:
+                yield block, n, done
+            line_no = hi
+            if not chunk:
+                return
 
 
 def _parse(source: bytes, columns: list[str] | None) -> pl.DataFrame:

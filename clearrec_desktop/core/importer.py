@@ -57,6 +57,7 @@ class FileReport:
     has_header: bool
     blank_lines: int = 0
     rejected: list[dict] = field(default_factory=list)
+    path: str = ""            # where it was read from (exports re-read the raw rows from it)
 
 
 @dataclass
@@ -147,6 +148,7 @@ def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, prog
             )
         if cancel is not None and cancel.is_set():
             raise Cancelled()
+        rep.path = str(path)
         frames.append(frame)
         reports.append(rep)
     rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
@@ -313,8 +315,8 @@ def build_report(rows: pl.DataFrame, files: list[FileReport]) -> ImportReport:
     sums = rows.select([pl.col(c).sum() for c in q_cols]).row(0, named=True) if rows.height else {}
     warnings = {k: int(v) for k, v in sums.items() if v and k in WARNINGS}
     convictions = (
-        rows.filter(pl.col("convicted")).unique(["subject_id", "count_key"])
-        .group_by("county").len().sort("len", descending=True)
+        rows.lazy().filter(pl.col("convicted")).select("subject_id", "count_key", "county").unique(["subject_id", "count_key"])
+        .group_by("county").len().sort("len", descending=True).collect()
     )
     by_county = rows.group_by("county").len()
     return ImportReport(

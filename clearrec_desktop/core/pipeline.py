@@ -62,7 +62,7 @@ def screen_rows(rows: pl.DataFrame, report: importer.ImportReport, *, county: st
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     progress(0.9, "Summarising")
-    inputs = [{"file": f.file, "sha256": f.sha256, "size": f.size, "lines_read": f.lines_read,
+    inputs = [{"file": f.file, "path": f.path, "sha256": f.sha256, "size": f.size, "lines_read": f.lines_read,
                "rows_imported": f.rows_imported, "lines_rejected": len(f.rejected)} for f in report.files]
     summ = summary.summarise(rows, results, county=key, as_of=as_of, profile=profile, inputs=inputs, version=__version__)
     progress(1.0, "Done")
