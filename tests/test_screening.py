@@ -440,3 +440,10 @@ def test_nothing_reads_the_clock(tmp_path):
     early, _ = screen(tmp_path, p, as_of=date(2022, 1, 1))
     late, _ = screen(tmp_path, p, as_of=date(2030, 1, 1))
     assert one(early)["relief_track"] == "petition" and one(late)["relief_track"] == "application"
+
+
+def test_every_condition_is_documented():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "profiles.md").read_text()
+    missing = [n for n in profiles.PREDICATES if f"`{n}" not in doc]
+    assert not missing
