@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tempfile
 import threading
@@ -587,6 +588,11 @@ def test_doj_export_finds_checks_or_refuses_the_input(screened, tmp_path):
         exports.export_from_dir(d / "out", doj_results=tmp_path / "doj.csv", inputs=[changed])
     moved = tmp_path / "moved" / "out"
     shutil.copytree(d / "out", moved)
+    # the recorded path no longer exists either (the extract was moved away)
+    moved_summary = json.loads((moved / "summary.json").read_text())
+    for entry in moved_summary["inputs"]:
+        entry["path"] = str(tmp_path / "gone" / entry["file"])
+    (moved / "summary.json").write_text(json.dumps(moved_summary))
     with pytest.raises(InputError, match="cannot find this input"):
         exports.export_from_dir(moved, doj_results=tmp_path / "doj.csv")
     with pytest.raises(InputError, match="nothing to export"):

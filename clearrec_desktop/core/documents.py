@@ -1377,30 +1377,6 @@ def _source_lines(summary: dict) -> list[str]:
     return lines or ["(the screening run lists no input files)"]
 
 
-def _read_summary(path: Path) -> dict:
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path.name}: cannot read the screening summary ({exc.__class__.__name__})") from None
-    if not isinstance(summary, dict):
-        raise InputError(f"{path.name}: not a screening summary")
-    for key in ("county", "as_of", "profile", "inputs"):
-        if key not in summary:
-            raise InputError(f"{path.name}: missing key '{key}'")
-    try:
-        date.fromisoformat(str(summary["as_of"]))
-    except ValueError:
-        raise InputError(f"{path.name}: as_of is not an ISO date") from None
-    return summary
-
-
-def _read_results(path: Path) -> pl.DataFrame:
-    try:
-        return pl.read_csv(path, infer_schema=False)  # all text: keeps CII / count-key zeros
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{path.name}: cannot read the screening results ({exc.__class__.__name__})") from None
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
 
@@ -1410,12 +1386,9 @@ def build_documents(screen_out_dir: Path, office_file: Path, out_dir: Path, *, p
                     audit_head: str | None = None) -> list[Path]:
     """What ``clearrec documents`` calls: read a screening output directory, write the PDFs,
     the court update CSV / XLSX and the cover report under ``out_dir``; return the paths."""
-    screen_out_dir = local_path(screen_out_dir, what="screening output folder")
-    results_path, summary_path = screen_out_dir / "results.csv", screen_out_dir / "summary.json"
-    for p in (results_path, summary_path):
-        if not p.is_file():
-            raise InputError(f"{screen_out_dir}: no {p.name} (run the screening first)")
-    summary = _read_summary(summary_path)
+    from .pipeline import read_screen_output
+
+    results, summary = read_screen_output(screen_out_dir)
     office = load_office(office_file)
     if " ".join(office.county.upper().split()) != " ".join(str(summary["county"]).upper().split()):
         raise InputError(f"{Path(office_file).name}: the office is in {_county_name(office.county)} County "
@@ -1426,7 +1399,7 @@ def build_documents(screen_out_dir: Path, office_file: Path, out_dir: Path, *, p
             decisions = pl.read_csv(dpath, infer_schema=False)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise InputError(f"{dpath.name}: cannot read the decisions ({exc.__class__.__name__})") from None
-    selection = select_for_filing(_read_results(results_path), decisions)
+    selection = select_for_filing(results, decisions)
 
     out_dir = local_path(out_dir, must_exist=False)
     try:

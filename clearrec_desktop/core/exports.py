@@ -137,26 +137,6 @@ def _with_decisions(results: pl.DataFrame, decisions: pl.DataFrame | None) -> pl
     return base.join(d, on="conviction_id", how="left", maintain_order="left")
 
 
-def read_results_csv(path: str | Path) -> pl.DataFrame:
-    """results.csv as text columns, exactly as written (count keys keep their leading zeros)."""
-    p = local_path(path, what="results file")
-    try:
-        return pl.read_csv(p, infer_schema=False, glob=False)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"{p.name}: cannot be read as a results file ({type(exc).__name__})") from None
-
-
-def read_summary(path: str | Path) -> dict:
-    p = local_path(path, what="summary file")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{p.name}: cannot be read as summary.json ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{p.name}: not a summary.json object")
-    return data
-
-
 # --------------------------------------------------------------------------------------------
 # Excel workbook
 #
@@ -687,9 +667,10 @@ def export_doj_results_from_dir(
     from .doj import read_extract
     from .importer import file_sha256
 
+    from .pipeline import read_screen_output
+
     d = local_path(screen_out_dir, what="folder")
-    summary = read_summary(d / "summary.json")
-    results = read_results_csv(d / "results.csv")
+    results, summary = read_screen_output(d)
     given = {Path(p).name: local_path(p) for p in (inputs or ())}
     frames = []
     entries = summary.get("inputs") or []
@@ -1291,14 +1272,10 @@ def export_from_dir(
     files; returns the paths written. ``inputs`` locates the DOJ extracts for the DOJ layout."""
     if not (xlsx or doj_results or impact_report):
         raise InputError("nothing to export: give --xlsx, --doj-results or --impact-report")
+    from .pipeline import read_screen_output
+
     d = local_path(screen_out_dir, what="folder")
-    if not d.is_dir():
-        raise InputError(f"{d}: not a folder; give the screening output folder")
-    for name in ("results.csv", "summary.json"):
-        if not (d / name).is_file():
-            raise InputError(f"{d}: no {name}; give a folder written by `clearrec screen`")
-    summary = read_summary(d / "summary.json")
-    results = read_results_csv(d / "results.csv")
+    results, summary = read_screen_output(d)
     written = []
     if xlsx:
         written.append(write_workbook(results, summary, xlsx, decisions=decisions, audit_head=audit_head,

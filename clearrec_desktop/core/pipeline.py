@@ -19,6 +19,7 @@ from .. import __version__
 from . import importer, profiles, screening, summary
 from .errors import Cancelled, InputError
 from .normalise import normalise_county
+from .safety import local_path
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +108,31 @@ def write_outputs(run: ScreenRun, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def read_results(out_dir: Path) -> tuple[pl.DataFrame, dict]:
-    """Read a `clearrec screen` output directory back (documents and exports start here)."""
-    res_path, sum_path = out_dir / "results.csv", out_dir / "summary.json"
+def read_screen_output(out_dir) -> tuple[pl.DataFrame, dict]:
+    """Read a `clearrec screen` output folder back: results.csv as text exactly as written
+    (count keys and CII numbers keep their zeros) and summary.json. Documents and exports
+    start here."""
+    d = local_path(out_dir, what="folder")
+    if not d.is_dir():
+        raise InputError(f"{d}: not a folder; give the screening output folder")
+    res_path, sum_path = d / "results.csv", d / "summary.json"
     for p in (res_path, sum_path):
-        if not p.exists():
-            raise InputError(f"{out_dir}: not a screening output folder ({p.name} is missing); run `clearrec screen` first")
-    schema = {c: pl.String for c in screening.RESULT_COLUMNS}
-    schema.update({"source_line": pl.Int64, "count": pl.Int32, "age_at_offence": pl.Int32, "age_at_conviction": pl.Int32})
-    results = pl.read_csv(res_path, schema_overrides=schema, glob=False).with_columns(
-        [pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in ("dob", "conviction_date", "cycle_date", "sentence_end")])
-    return results, json.loads(sum_path.read_text(encoding="utf-8"))
+        if not p.is_file():
+            raise InputError(f"{d}: no {p.name}; give a folder written by `clearrec screen`")
+    try:
+        summ = json.loads(sum_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{sum_path.name}: cannot be read as a screening summary ({type(exc).__name__})") from None
+    if not isinstance(summ, dict):
+        raise InputError(f"{sum_path.name}: not a screening summary")
+    missing = [k for k in ("county", "as_of", "profile", "inputs") if k not in summ]
+    if missing:
+        raise InputError(f"{sum_path.name}: not a screening summary (missing {', '.join(repr(k) for k in missing)})")
+    try:
+        date.fromisoformat(str(summ["as_of"]))
+        results = pl.read_csv(res_path, infer_schema=False, glob=False)
+    except ValueError:
+        raise InputError(f"{sum_path.name}: as_of is not an ISO date") from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{res_path.name}: cannot be read as a results file ({type(exc).__name__})") from None
+    return results, summ
