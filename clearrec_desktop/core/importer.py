@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,8 +44,11 @@ WARNINGS = {
     "q_possible_duplicate_person": "two DOJ subject ids with the same name and date of birth (never merged)",
 }
 
-# Limits for files that would not fit in memory: refuse up front rather than die mid-import.
-MAX_FILE_BYTES = 6 * 1024**3
+# Files that would not fit in memory are refused up front rather than dying mid-import. The
+# DOJ reader + screening peaks at about 3x the file size (benchmarks/screen.py: 1M rows, 530 MB),
+# and the import may plan on three quarters of the computer's physical memory.
+MEMORY_PER_FILE_BYTE = 3
+MEMORY_SHARE = 0.75
 
 
 @dataclass
@@ -58,6 +63,7 @@ class FileReport:
     blank_lines: int = 0
     rejected: list[dict] = field(default_factory=list)
     path: str = ""            # where it was read from (exports re-read the raw rows from it)
+    notes: list[str] = field(default_factory=list)   # e.g. "read as Windows-1252", shown in the report
 
 
 @dataclass
@@ -84,6 +90,7 @@ class ImportReport:
             out.append(f"  lines read: {f.lines_read:,}  rows imported: {f.rows_imported:,}  "
                        f"lines rejected: {len(f.rejected):,}  blank lines: {f.blank_lines:,}  "
                        f"header: {'yes' if f.has_header else 'no'}")
+            out += [f"  note: {n}" for n in f.notes]
         out += ["", "Convictions per county in the file:"]
         for c, n in sorted(self.counties.items(), key=lambda kv: (-kv[1], kv[0])):
             out.append(f"  {c or '(blank)'}: {n:,}")
@@ -109,43 +116,76 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_size(path: Path) -> int:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InputError(
-            f"{path.name}: {size / 1024**3:.1f} GB is larger than this program can import safely "
-            f"({MAX_FILE_BYTES / 1024**3:.0f} GB); split the extract by county or date range"
-        )
-    return size
+def physical_memory() -> int | None:
+    """The computer's installed physical memory in bytes, or None when it cannot be measured."""
+    try:
+        if sys.platform == "win32":
+            import ctypes
+
+            class _MemoryStatusEx(ctypes.Structure):  # MEMORYSTATUSEX
+                _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong)] + [
+                    (f, ctypes.c_ulonglong) for f in ("ullTotalPhys", "ullAvailPhys", "ullTotalPageFile",
+                                                      "ullAvailPageFile", "ullTotalVirtual", "ullAvailVirtual",
+                                                      "ullAvailExtendedVirtual")]
+
+            status = _MemoryStatusEx()
+            status.dwLength = ctypes.sizeof(status)
+            if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+                return None
+            return int(status.ullTotalPhys) or None
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # Linux and macOS
+        return total if total > 0 else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def max_import_bytes() -> int | None:
+    """The largest input (all files together) this computer imports comfortably; None if unknown."""
+    memory = physical_memory()
+    return None if memory is None else int(memory * MEMORY_SHARE / MEMORY_PER_FILE_BYTE)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1024**3:.1f} GB"
+
+
+def check_fits_in_memory(paths: list[Path], sizes: list[int]) -> None:
+    """Refuse up front, saying why, an input this computer's memory cannot hold while importing."""
+    limit = max_import_bytes()
+    total = sum(sizes)
+    if limit is None or total <= limit:
+        return
+    memory = physical_memory() or 0
+    need = total * MEMORY_PER_FILE_BYTE
+    what = f"{paths[0].name} ({_gb(total)})" if len(paths) == 1 else \
+        f"{', '.join(p.name for p in paths[:3])}{' ...' if len(paths) > 3 else ''} ({len(paths)} files, {_gb(total)} together)"
+    raise InputError(
+        f"{what}: too large to import on this computer: importing needs about {MEMORY_PER_FILE_BYTE} times "
+        f"the size in memory ({_gb(need)}) and this computer has {_gb(memory)}; split the extract "
+        f"(by county or date range) into parts under {_gb(limit)} and import them one at a time"
+    )
 
 
 def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, progress=None) -> tuple[pl.DataFrame, ImportReport]:
     """Import every file; DOJ extracts are recognised by shape, other files need a mapping."""
     frames, reports = [], []
     paths = [local_path(p) for p in paths]
-    for i, path in enumerate(paths):
+    if not paths:
+        raise InputError("choose at least one file to import")
+    sizes = [p.stat().st_size for p in paths]
+    check_fits_in_memory(paths, sizes)  # before any file is read
+    for i, (path, size) in enumerate(zip(paths, sizes)):
         if progress:
             progress(i / max(len(paths), 1) * 0.9, f"Reading {path.name}")
-        size = _check_size(path)
         if size == 0:
             raise InputError(f"{path.name}: the file is empty")
-        digest = file_sha256(path)
-        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or (mapping is not None and not _is_doj(path)):
-            from . import county_files
-            if mapping is None:
-                raise InputError(f"{path.name}: not a DOJ extract; give a column mapping file (--mapping) to import a county file")
-            frame, rep = county_files.import_mapped(path, mapping, cancel=cancel)
-            rep.sha256, rep.size = digest, size
-        else:
-            res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel,
-                                   transform=lambda raw, n=path.name: normalise_doj(raw, n),
-                                   progress=progress and (lambda f, m, i=i: progress((i + f) / len(paths) * 0.9, m)))
-            frame = res.frame
-            rep = FileReport(
-                file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
-                rows_imported=res.frame.height, has_header=res.has_header, blank_lines=res.blank_lines,
-                rejected=[{"file": r.file, "line": r.line, "reason": r.reason} for r in res.rejected],
-            )
+        try:
+            frame, rep = _import_one(path, size, i, len(paths), mapping, cancel, progress)
+        except MemoryError:
+            raise InputError(f"{path.name}: this computer ran out of memory importing it ({_gb(size)}); "
+                             "close other programs or split the extract") from None
+        except OSError as exc:  # unreadable (permissions, a disk or share that went away)
+            raise InputError(f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         rep.path = str(path)
@@ -156,10 +196,31 @@ def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, prog
     return rows, build_report(rows, reports)
 
 
+def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, progress):
+    digest = file_sha256(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or (mapping is not None and not _is_doj(path)):
+        from . import county_files
+        if mapping is None:
+            raise InputError(f"{path.name}: not a DOJ extract; give a column mapping file (--mapping) to import a county file")
+        frame, rep = county_files.import_mapped(path, mapping, cancel=cancel)
+        rep.sha256, rep.size = digest, size
+    else:
+        res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel,
+                               transform=lambda raw, n=path.name: normalise_doj(raw, n),
+                               progress=progress and (lambda f, m: progress((i + f) / n_files * 0.9, m)))
+        frame = res.frame
+        rep = FileReport(
+            file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
+            rows_imported=res.frame.height, has_header=res.has_header, blank_lines=res.blank_lines,
+            rejected=[{"file": r.file, "line": r.line, "reason": r.reason} for r in res.rejected],
+        )
+    return frame, rep
+
+
 def _is_doj(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(65536).decode("utf-8", "replace").lstrip("\ufeff")
-    first = head.splitlines()[0] if head else ""
+    first = head.split("\n", 1)[0].rstrip("\r")
     return doj.looks_like_header(first) or first.count(",") in (94, 95)
 
 
