@@ -431,7 +431,9 @@ def test_property_row_order_does_not_change_outcomes(tmp_path, people, seed, pro
     path = write_extract(tmp_path / "a.csv", rows)
     imported, _ = importer.import_files([path])
     res_b = screening.screen(imported, county="SACRAMENTO", as_of=AS_OF, profile=profiles.load_profile(profile))
-    cols = ["conviction_id", "outcome", "relief", "relief_track", "rules", "flags", "reasons"]
+    # the evidence points at physical lines, which move with the rows: compare without them
+    no_refs = pl.col("reasons").str.replace_all(r" \([^()]*:\d+\)", "")
+    cols = ["conviction_id", "outcome", "relief", "relief_track", "rules", "flags", no_refs]
     assert res_a.select(cols).sort("conviction_id").rows() == res_b.select(cols).sort("conviction_id").rows()
 
 

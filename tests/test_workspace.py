@@ -374,7 +374,10 @@ def test_decisions_attach_to_convictions_across_runs(ws: Workspace) -> None:
     gone = ws.decisions_without_conviction(second)
     assert gone["conviction_id"].to_list() == ["A"]
     assert ws.decisions_without_conviction(first).height == 0
-    ws.record_decision("D", "accept")  # proposal now comes from the newer run
+    # the proposal now comes from the newer run: D is proposed for review, which has nothing to accept
+    with pytest.raises(InputError, match="nothing to accept"):
+        ws.record_decision("D", "accept")
+    ws.record_decision("D", "defer", reason="waiting for the court file")
     assert ws.decision_for("D")["proposed"] == "review"
     assert ws.decision_for("C")["reason"] == "super-strike prior"
 

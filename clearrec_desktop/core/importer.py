@@ -123,7 +123,7 @@ def physical_memory() -> int | None:
             import ctypes
 
             class _MemoryStatusEx(ctypes.Structure):  # MEMORYSTATUSEX
-                _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong)] + [
+                _fields_ = [("dwLength", ctypes.c_uint32), ("dwMemoryLoad", ctypes.c_uint32)] + [
                     (f, ctypes.c_ulonglong) for f in ("ullTotalPhys", "ullAvailPhys", "ullTotalPageFile",
                                                       "ullAvailPageFile", "ullTotalVirtual", "ullAvailVirtual",
                                                       "ullAvailExtendedVirtual")]
@@ -198,7 +198,7 @@ def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, prog
 
 def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, progress):
     digest = file_sha256(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or (mapping is not None and not _is_doj(path)):
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or (mapping is not None and not is_doj_extract(path)):
         from . import county_files
         if mapping is None:
             raise InputError(f"{path.name}: not a DOJ extract; give a column mapping file (--mapping) to import a county file")
@@ -217,7 +217,8 @@ def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, pr
     return frame, rep
 
 
-def _is_doj(path: Path) -> bool:
+def is_doj_extract(path: Path) -> bool:
+    """Whether a file has the DOJ extract's shape (its header, or 95 fields on the first line)."""
     with open(path, "rb") as f:
         head = f.read(65536).decode("utf-8", "replace").lstrip("\ufeff")
     first = head.split("\n", 1)[0].rstrip("\r")

@@ -216,6 +216,11 @@ class NotAWorkspace(InputError):
     """The file is not a ClearRec workspace (or is damaged beyond opening)."""
 
 
+def requires_reason(decision: str, proposed: str | None) -> bool:
+    """A reason is required whenever the decision departs from the engine's proposal."""
+    return decision != "accept" and decision != proposed
+
+
 class WorkspaceBusy(InputError):
     """Another ClearRec window or command has the workspace open."""
 
@@ -979,12 +984,13 @@ class Workspace:
             with self._write() as conn:
                 if proposed is None:
                     proposed = self._proposed_outcome(conviction_id)
-                if decision == "accept" and proposed is None:
+                if decision == "accept" and proposed in (None, "review"):
                     raise InputError(
                         f"conviction {conviction_id}: nothing to accept;"
-                        " it has no proposed outcome in the latest run"
+                        + (" the engine proposes attorney review: choose dismiss, reduce, challenge or defer"
+                           if proposed == "review" else " it has no proposed outcome in the latest run")
                     )
-                departs = decision != "accept" and decision != proposed
+                departs = requires_reason(decision, proposed)
                 if departs and reason is None:
                     raise InputError(
                         f"conviction {conviction_id}: a reason is required when the decision ({decision}) "

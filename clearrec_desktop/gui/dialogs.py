@@ -1,0 +1,367 @@
+"""Modal dialogs: errors, new / open workspace, column mapping, decision reason, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import polars as pl
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+    QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QRadioButton,
+    QTableView, QVBoxLayout, QWidget,
+)
+
+from .models import Column, FrameModel
+
+WORKSPACE_FILTER = "ClearRec workspace (*.clearrec);;All files (*)"
+MIN_PASSPHRASE = 8
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("errorLabel")
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(bright-text); background: #b3261e; padding: 4px;")
+    label.setAccessibleName("Error")
+    label.hide()
+    return label
+
+
+def _show_error(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+class ErrorDialog(QDialog):
+    """An error the user can read, select and copy (to send to county IT)."""
+
+    def __init__(self, parent: QWidget | None, message: str, details: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Error")
+        self.message = message
+        self.details = details
+        layout = QVBoxLayout(self)
+        text = QLabel(message)
+        text.setWordWrap(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                     | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        text.setAccessibleName("Error message")
+        layout.addWidget(text)
+        if details:
+            box = QPlainTextEdit(details)
+            box.setReadOnly(True)
+            box.setAccessibleName("Error details")
+            box.setMinimumSize(560, 180)
+            layout.addWidget(box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("&Copy message", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.setAccessibleName("Copy message to clipboard")
+        copy.clicked.connect(self.copy_to_clipboard)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+
+    def copy_to_clipboard(self) -> None:
+        text = self.message + ("\n\n" + self.details if self.details else "")
+        QGuiApplication.clipboard().setText(text)
+
+    @staticmethod
+    def show_error(parent: QWidget | None, message: str, details: str = "") -> None:
+        dialog = ErrorDialog(parent, message, details)
+        dialog.exec()
+        dialog.deleteLater()
+
+
+class NewWorkspaceDialog(QDialog):
+    """Where to keep the new workspace, its passphrase (twice) and the office's county."""
+
+    def __init__(self, parent: QWidget | None, counties: Sequence[str], start_dir: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("New workspace")
+        self._start_dir = start_dir
+        form = QFormLayout()
+        self.path_edit = QLineEdit()
+        self.path_edit.setAccessibleName("Workspace file")
+        self.path_edit.setPlaceholderText("Where to save the workspace file")
+        browse = QPushButton("&Browse…")
+        browse.setAccessibleName("Choose where to save the workspace")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        form.addRow("&File:", row)
+        self.pass1 = QLineEdit()
+        self.pass1.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pass1.setAccessibleName("Passphrase")
+        self.pass2 = QLineEdit()
+        self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pass2.setAccessibleName("Repeat passphrase")
+        form.addRow("&Passphrase:", self.pass1)
+        form.addRow("&Repeat passphrase:", self.pass2)
+        self.county = QComboBox()
+        self.county.setEditable(True)
+        self.county.addItems(list(counties))
+        self.county.setAccessibleName("County")
+        form.addRow("&County:", self.county)
+        hint = QLabel("The workspace is encrypted with this passphrase. It cannot be recovered if "
+                      "it is lost: keep it where your office keeps its other passwords.")
+        hint.setWordWrap(True)
+        self.error = _error_label()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Create")
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        QWidget.setTabOrder(self.path_edit, browse)
+        QWidget.setTabOrder(browse, self.pass1)
+        QWidget.setTabOrder(self.pass1, self.pass2)
+        QWidget.setTabOrder(self.pass2, self.county)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New workspace", self._start_dir, WORKSPACE_FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += ".clearrec"
+            self.path_edit.setText(path)
+
+    def problem(self) -> str:
+        if not self.path_edit.text().strip():
+            return "Choose where to save the workspace."
+        path = Path(self.path_edit.text().strip())
+        if path.exists():
+            return f"{path.name} already exists; choose another name or open it with File > Open."
+        if len(self.pass1.text()) < MIN_PASSPHRASE:
+            return f"The passphrase must have at least {MIN_PASSPHRASE} characters."
+        if self.pass1.text() != self.pass2.text():
+            return "The two passphrases differ; type the same passphrase twice."
+        if not self.county.currentText().strip():
+            return "Choose the county."
+        return ""
+
+    def _check(self) -> None:
+        problem = self.problem()
+        _show_error(self.error, problem)
+        if not problem:
+            self.accept()
+
+    def values(self) -> tuple[Path, str, str]:
+        path = Path(self.path_edit.text().strip())
+        if not path.suffix:
+            path = path.with_suffix(".clearrec")
+        return path, self.pass1.text(), self.county.currentText().strip()
+
+
+class PassphraseDialog(QDialog):
+    """Ask for a workspace's passphrase; shows why the last one was refused."""
+
+    def __init__(self, parent: QWidget | None, path: Path, error: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Open workspace")
+        layout = QVBoxLayout(self)
+        label = QLabel(f"Passphrase for <b>{_html(path.name)}</b>:")
+        layout.addWidget(label)
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName("Passphrase")
+        label.setBuddy(self.passphrase)
+        layout.addWidget(self.passphrase)
+        self.error = _error_label()
+        _show_error(self.error, error)
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Open")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.passphrase.setFocus()
+
+    def value(self) -> str:
+        return self.passphrase.text()
+
+
+class MappingDialog(QDialog):
+    """Map a county file's columns onto the import fields, with a preview of its first rows."""
+
+    NOT_IN_FILE = "(not in this file)"
+    AUTOMATIC = "(recognise automatically)"
+    FROM_FILE = "(from the file's county column)"
+    DATE_FORMATS = ("MM/DD/YYYY", "DD/MM/YYYY", "YYYY-MM-DD", "YYYYMMDD", "MM-DD-YYYY")
+
+    def __init__(self, parent: QWidget | None, file_name: str, header: Sequence[str],
+                 rows: Sequence[Sequence[str]], fields: Sequence[tuple[str, str, bool]],
+                 current: dict | None = None, counties: Sequence[str] = ()):
+        """``fields``: (field id, label, required); ``current``: a saved or guessed mapping,
+        ``{"columns": {field: header}, "options": {...}}``."""
+        super().__init__(parent)
+        self.setWindowTitle(f"Map the columns of {file_name}")
+        self._fields = list(fields)
+        self._header = [h or f"(column {i + 1})" for i, h in enumerate(header)]
+        layout = QVBoxLayout(self)
+        intro = QLabel("This file is not a DOJ extract. Tell ClearRec which column holds each item; "
+                       "the mapping is saved in the workspace for the next file with the same columns.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        keys = [f"c{i}" for i in range(len(self._header))]
+        width = len(keys)
+        data = {k: [(list(r) + [""] * width)[i] for r in rows] for i, k in enumerate(keys)}
+        self.preview_model = FrameModel([Column(k, h, 130) for k, h in zip(keys, self._header)], self)
+        self.preview_model.set_frame(pl.DataFrame(data, schema={k: pl.String for k in keys}))
+        table = QTableView()
+        table.setModel(self.preview_model)
+        table.setAccessibleName("Preview of the first rows of the file")
+        table.setMinimumHeight(160)
+        table.verticalHeader().hide()
+        layout.addWidget(table)
+        current = current if isinstance(current, dict) else {}
+        columns = current.get("columns", current)
+        options = current.get("options", {}) or {}
+        form = QFormLayout()
+        self.combos: dict[str, QComboBox] = {}
+        for field_id, label, required in self._fields:
+            combo = QComboBox()
+            combo.addItems([self.NOT_IN_FILE, *self._header])
+            combo.setAccessibleName(f"Column for {label}")
+            if columns.get(field_id) in self._header:
+                combo.setCurrentText(columns[field_id])
+            self.combos[field_id] = combo
+            form.addRow(f"{label}{' *' if required else ''}:", combo)
+        self.date_format = QComboBox()
+        self.date_format.setEditable(True)
+        self.date_format.addItems([self.AUTOMATIC, *self.DATE_FORMATS])
+        self.date_format.setAccessibleName("Date format of the file")
+        if options.get("date_format"):
+            self.date_format.setCurrentText(options["date_format"])
+        form.addRow("Date format:", self.date_format)
+        self.county = QComboBox()
+        self.county.addItems([self.FROM_FILE, *counties])
+        self.county.setAccessibleName("County of every row, when the file has no county column")
+        if options.get("county"):
+            self.county.setCurrentText(options["county"])
+        form.addRow("County (if not in the file):", self.county)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("* required"))
+        self.error = _error_label()
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def mapping(self) -> dict:
+        """``{"columns": {field: header}, "options": {...}}`` as the county-file importer reads it."""
+        columns = {f: c.currentText() for f, c in self.combos.items() if c.currentText() != self.NOT_IN_FILE}
+        options = {}
+        fmt = self.date_format.currentText().strip()
+        if fmt and fmt != self.AUTOMATIC:
+            options["date_format"] = fmt
+        if self.county.currentText() != self.FROM_FILE:
+            options["county"] = self.county.currentText()
+        return {"columns": columns, "options": options}
+
+    def _check(self) -> None:
+        chosen = self.mapping()["columns"]
+        missing = [label for f, label, required in self._fields if required and f not in chosen]
+        _show_error(self.error, ("Choose a column for: " + ", ".join(missing)) if missing else "")
+        if not missing:
+            self.accept()
+
+
+class DecisionDialog(QDialog):
+    """Reason (required when departing from the proposal), challenge ground and notes."""
+
+    def __init__(self, parent: QWidget | None, *, title: str, summary: str, reason_required: bool,
+                 grounds: Sequence[tuple[str, str]] = (), notes: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self._reason_required = reason_required
+        layout = QVBoxLayout(self)
+        head = QLabel(summary)
+        head.setWordWrap(True)
+        layout.addWidget(head)
+        self.ground_group = QButtonGroup(self)
+        self.grounds: dict[str, QRadioButton] = {}
+        for i, (ground_id, label) in enumerate(grounds):
+            button = QRadioButton(label)
+            button.setAccessibleName(f"Ground: {label.replace('&', '')}")
+            self.ground_group.addButton(button, i)
+            self.grounds[ground_id] = button
+            layout.addWidget(button)
+            if i == 0:
+                button.setChecked(True)
+        reason_label = QLabel("&Reason" + (" (required: this departs from the proposal):"
+                                           if reason_required else " (optional):"))
+        self.reason = QPlainTextEdit()
+        self.reason.setTabChangesFocus(True)
+        self.reason.setAccessibleName("Reason")
+        self.reason.setFixedHeight(70)
+        reason_label.setBuddy(self.reason)
+        layout.addWidget(reason_label)
+        layout.addWidget(self.reason)
+        notes_label = QLabel("&Notes:")
+        self.notes = QPlainTextEdit(notes)
+        self.notes.setTabChangesFocus(True)
+        self.notes.setAccessibleName("Notes")
+        self.notes.setFixedHeight(70)
+        notes_label.setBuddy(self.notes)
+        layout.addWidget(notes_label)
+        layout.addWidget(self.notes)
+        self.error = _error_label()
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Record")
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.reason.setFocus()
+
+    def _check(self) -> None:
+        if self._reason_required and not self.reason.toPlainText().strip():
+            _show_error(self.error, "Give the reason for departing from the proposal.")
+            self.reason.setFocus()
+            return
+        self.accept()
+
+    def values(self) -> tuple[str, str | None, str]:
+        ground = next((g for g, b in self.grounds.items() if b.isChecked()), None)
+        return self.reason.toPlainText().strip(), ground, self.notes.toPlainText().strip()
+
+
+class SettingsDialog(QDialog):
+    """Per-user preferences: the reviewer name recorded with decisions, auto-advance."""
+
+    def __init__(self, parent: QWidget | None, reviewer: str, default_reviewer: str,
+                 advance: bool):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        form = QFormLayout(self)
+        self.reviewer = QLineEdit(reviewer)
+        self.reviewer.setPlaceholderText(default_reviewer)
+        self.reviewer.setAccessibleName("Reviewer name recorded with decisions")
+        form.addRow("&Reviewer:", self.reviewer)
+        hint = QLabel(f"Leave empty to use the computer login ({_html(default_reviewer)}).")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        self.advance = QCheckBox("&Move to the next case after a decision")
+        self.advance.setChecked(advance)
+        self.advance.setAccessibleName("Move to the next case after a decision")
+        form.addRow(self.advance)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

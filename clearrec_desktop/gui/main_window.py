@@ -1,0 +1,519 @@
+"""The main window: menus, the view sidebar, workspace open / new / recent, layout memory."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import polars as pl
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+    QMessageBox, QStackedWidget, QWidget,
+)
+
+from .. import __version__
+from ..core import demo as core_demo
+from ..core import pipeline, profiles
+from ..core.errors import InputError
+from ..core.safety import resource_path
+from ..core.workspace import WrongPassphrase
+from .dialogs import (
+    WORKSPACE_FILTER, ErrorDialog, NewWorkspaceDialog, PassphraseDialog, SettingsDialog,
+)
+from .session import DEMO_AS_OF, DEMO_PASSPHRASE, Session
+from .views import ActivityView, ImportView, OverviewView, PolicyView, ReviewView, task_failed
+from .workers import Task
+
+MAX_RECENT = 8
+DEMO_EXTRACT = "demo/demo-extract.csv"
+
+
+def demo_extract_path() -> Path:
+    return resource_path(DEMO_EXTRACT)
+
+
+class MainWindow(QMainWindow):
+    """One window per workspace. Views are registered with ``add_view``: Import, Overview,
+    Review, Policy and Activity here; Documents and Reports are added by their own modules."""
+
+    view_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.session = Session(self)
+        self._demo_dir: tempfile.TemporaryDirectory | None = None
+        self._views: dict[str, QWidget] = {}
+        self._view_actions: dict[str, QAction] = {}
+
+        self.sidebar = QListWidget()
+        self.sidebar.setAccessibleName("Views")
+        self.sidebar.setMaximumWidth(140)
+        self.sidebar.setSpacing(2)
+        self.stack = QStackedWidget()
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._on_view_changed)
+
+        self._build_menus()
+        self.import_view = ImportView(self.session)
+        self.overview_view = OverviewView(self.session)
+        self.review_view = ReviewView(self.session)
+        self.policy_view = PolicyView(self.session)
+        self.activity_view = ActivityView(self.session)
+        self.add_view("import", "Import", self.import_view)
+        self.add_view("overview", "Overview", self.overview_view)
+        self.add_view("review", "Review", self.review_view)
+        self.add_view("policy", "Policy", self.policy_view)
+        self.add_view("activity", "Activity", self.activity_view)
+        # Documents and Reports (issues 4 and 5) register here with add_view(...).
+        for action in self.review_view.actions.values():
+            self.case_menu.addAction(action)
+            if action.text() == "De&fer":
+                self.case_menu.addSeparator()
+        self.import_view.overview_requested.connect(lambda: self.show_view("overview"))
+
+        self.status_workspace = QLabel()
+        self.status_run = QLabel()
+        self.statusBar().addWidget(self.status_workspace)
+        self.statusBar().addPermanentWidget(self.status_run)
+        self.setAcceptDrops(True)
+
+        s = self.session
+        s.workspace_changed.connect(self._update_state)
+        s.run_changed.connect(self._update_state)
+        s.decisions_changed.connect(lambda _ids: self._update_state())
+        s.runner.busy_changed.connect(lambda _b: self._update_state())
+        s.run_changed.connect(self._after_run)
+        self.resize(1280, 820)
+        self.restore_layout()
+        self.show_view("import")
+        self._update_state()
+
+    # -- views ---------------------------------------------------------------------------------------
+
+    def add_view(self, key: str, title: str, widget: QWidget) -> None:
+        """Add a view to the sidebar and the View menu (Ctrl+1, Ctrl+2... in order)."""
+        n = len(self._views) + 1
+        self._views[key] = widget
+        self.stack.addWidget(widget)
+        item = QListWidgetItem(title)
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        self.sidebar.addItem(item)
+        action = QAction(title, self)
+        action.setCheckable(True)
+        if n <= 9:
+            action.setShortcut(QKeySequence(f"Ctrl+{n}"))
+        action.triggered.connect(lambda _c=False, k=key: self.show_view(k))
+        self._view_group.addAction(action)
+        self.view_menu.insertAction(self._view_menu_end, action)
+        self._view_actions[key] = action
+
+    def view(self, key: str) -> QWidget:
+        return self._views[key]
+
+    def view_keys(self) -> list[str]:
+        return list(self._views)
+
+    def current_view(self) -> str:
+        return list(self._views)[self.stack.currentIndex()]
+
+    def show_view(self, key: str) -> None:
+        self.sidebar.setCurrentRow(list(self._views).index(key))
+
+    def _on_view_changed(self, index: int) -> None:
+        if 0 <= index < len(self._views):
+            key = list(self._views)[index]
+            self._view_actions[key].setChecked(True)
+            if key == "review":
+                self.review_view.table.setFocus()
+            self.view_changed.emit(key)
+
+    # -- menus -----------------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _c=False: slot())
+        if name:
+            action.setObjectName(name)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action("&New Workspace…", self.new_workspace, QKeySequence.StandardKey.New)
+        self.open_action = self._action("&Open Workspace…", self.open_workspace, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.close_action = self._action("&Close Workspace", self.close_workspace, QKeySequence.StandardKey.Close)
+        self.import_action = self._action("&Import Extract…", self._import_file, "Ctrl+I")
+        file_menu.insertAction(self.recent_menu.menuAction(), self.new_action)
+        file_menu.insertAction(self.recent_menu.menuAction(), self.open_action)
+        file_menu.addAction(self.close_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.import_action)
+        self.export_menu = file_menu.addMenu("&Export")
+        self.export_report_action = self._action("Import &Report…", self.import_view_export)
+        self.export_results_action = self._action("Screening &Results (CSV folder)…", self.export_results)
+        self.export_menu.addAction(self.export_report_action)
+        self.export_menu.addAction(self.export_results_action)
+        # Excel workbook, DOJ-layout results and the impact report (issue 5) add actions here.
+        file_menu.addSeparator()
+        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        if quit_action.shortcut().isEmpty():  # Windows has no standard Quit key
+            quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        file_menu.addAction(quit_action)
+
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self._action("&Undo Decision", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action("&Redo Decision", self.redo, QKeySequence.StandardKey.Redo)
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
+        self.find_action = self._action("&Find Case…", self.find, QKeySequence.StandardKey.Find)
+        edit.addAction(self.find_action)
+        edit.addSeparator()
+        settings = self._action("&Settings…", self.edit_settings, QKeySequence.StandardKey.Preferences)
+        settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        edit.addAction(settings)
+
+        self.view_menu = bar.addMenu("&View")
+        self._view_group = QActionGroup(self)
+        self._view_group.setExclusive(True)
+        self._view_menu_end = self.view_menu.addSeparator()
+        self.case_menu = bar.addMenu("&Case")
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents))
+        about = self._action("&About ClearRec Desktop", self.about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu.addAction(about)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_workspaces()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_workspace(Path(p)))
+        if not recent:
+            none = self.recent_menu.addAction("(none)")
+            none.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self._clear_recent)
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    def _update_state(self) -> None:
+        s = self.session
+        busy = s.runner.busy
+        self.undo_action.setEnabled(s.can_undo() and not busy)
+        self.redo_action.setEnabled(s.can_redo() and not busy)
+        self.close_action.setEnabled(s.is_open and not busy)
+        self.import_action.setEnabled(s.is_open and not busy)
+        self.export_report_action.setEnabled((s.run is not None or s.pending is not None) and not busy)
+        self.export_results_action.setEnabled(s.run is not None and not busy)
+        self.new_action.setEnabled(not busy)
+        self.open_action.setEnabled(not busy)
+        self.recent_menu.setEnabled(not busy)
+        if s.is_open:
+            name = s.workspace.path.name
+            self.setWindowTitle(f"{name} — ClearRec Desktop" + (" (demo)" if s.demo else ""))
+            who = s.reviewer()
+            extra = f" · temporary demo workspace, passphrase “{DEMO_PASSPHRASE}”" if s.demo else ""
+            self.status_workspace.setText(f"Workspace {name} · reviewer {who}{extra}")
+        else:
+            self.setWindowTitle("ClearRec Desktop")
+            self.status_workspace.setText("No workspace open")
+        run = s.run
+        if busy:
+            self.status_run.setText(f"{s.runner.current.title}…")
+        elif run is not None:
+            self.status_run.setText(f"{run.county} · as of {run.as_of.isoformat()} · {run.profile_id} · "
+                                    f"run {run.run_id}")
+        else:
+            self.status_run.setText("")
+
+    def _after_run(self) -> None:
+        if self.session.run is not None and self.current_view() == "import" and self.session.pending is None:
+            # the import report stays one click away; the overview is what the clerk needs next
+            self.import_view.overview_button.setFocus()
+
+    # -- workspace -------------------------------------------------------------------------------------
+
+    def recent_workspaces(self) -> list[str]:
+        value = QSettings().value("recent/workspaces", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, path: Path) -> None:
+        items = [p for p in self.recent_workspaces() if p != str(path)]
+        QSettings().setValue("recent/workspaces", [str(path), *items][:MAX_RECENT])
+
+    def _clear_recent(self) -> None:
+        QSettings().setValue("recent/workspaces", [])
+
+    def _start_dir(self) -> str:
+        recent = self.recent_workspaces()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def new_workspace(self) -> bool:
+        dialog = NewWorkspaceDialog(self, core_demo.CA_COUNTIES, self._start_dir())
+        try:
+            while dialog.exec() == NewWorkspaceDialog.DialogCode.Accepted:
+                path, passphrase, county = dialog.values()
+                try:
+                    self.create_workspace(path, passphrase, county)
+                except InputError as exc:
+                    dialog.error.setText(str(exc))
+                    dialog.error.show()
+                    continue
+                return True
+            return False
+        finally:
+            dialog.deleteLater()
+
+    def create_workspace(self, path: Path, passphrase: str, county: str) -> None:
+        self._drop_demo()
+        self.session.create_workspace(path, passphrase, county)
+        self._remember(path)
+        self.show_view("import")
+
+    def open_workspace(self, path: Path | None = None, passphrase: str | None = None) -> bool:
+        """Open a workspace, asking for the passphrase until it is right or the user gives up."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Open workspace", self._start_dir(), WORKSPACE_FILTER)
+            if not chosen:
+                return False
+            path = Path(chosen)
+        error = ""
+        while True:
+            if passphrase is None:
+                dialog = PassphraseDialog(self, path, error)
+                accepted = dialog.exec() == PassphraseDialog.DialogCode.Accepted
+                passphrase = dialog.value()
+                dialog.deleteLater()
+                if not accepted:
+                    return False
+            try:
+                self._drop_demo()
+                self.session.open_workspace(path, passphrase)
+            except WrongPassphrase:
+                error = "Wrong passphrase for this workspace. Type it again (it is case-sensitive)."
+                passphrase = None
+                continue
+            except InputError as exc:
+                ErrorDialog.show_error(self, str(exc))
+                return False
+            break
+        self._remember(path)
+        task = self.session.load_latest_run()
+        if task is None:
+            self.show_view("import")
+        else:
+            task.failed.connect(lambda m, d: task_failed(self, m, d))
+            task.succeeded.connect(lambda _r: self.show_view("review"))
+        return True
+
+    def close_workspace(self) -> None:
+        self.session.close_workspace()
+        self._drop_demo()
+        self.show_view("import")
+
+    def open_demo(self) -> Task:
+        """A temporary workspace screened from the bundled demo extract (statutory, fixed date)."""
+        self.session.close_workspace()
+        self._drop_demo()
+        self._demo_dir = tempfile.TemporaryDirectory(prefix="clearrec-demo-")
+        path = Path(self._demo_dir.name) / "demo.clearrec"
+        self.session.create_workspace(path, DEMO_PASSPHRASE, "")
+        self.session.demo = True
+        task = self.session.screen_files([demo_extract_path()], DEMO_AS_OF, profiles.load_profile())
+        task.failed.connect(lambda m, d: task_failed(self, m, d))
+        task.succeeded.connect(lambda _r: self.show_view("overview"))
+        self.import_view.progress.follow(task)
+        self._update_state()
+        return task
+
+    def _drop_demo(self) -> None:
+        if self._demo_dir is not None:
+            self.session.close_workspace()
+            self._demo_dir.cleanup()
+            self._demo_dir = None
+            self.session.demo = False
+
+    # -- menu actions ------------------------------------------------------------------------------------
+
+    def _import_file(self) -> None:
+        self.show_view("import")
+        self.import_view.choose_file()
+
+    def import_view_export(self) -> None:
+        self.import_view.export_report()
+
+    def export_results(self) -> None:
+        run = self.session.run
+        if run is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder for results.csv, summary.json and the import report")
+        if folder:
+            self.write_results(Path(folder))
+
+    def write_results(self, folder: Path) -> None:
+        run = self.session.run
+        screen_run = pipeline.ScreenRun(
+            rows=run.rows, results=run.results, report=run.report, summary=run.summary,
+            profile=self.session.run_profile(), county=run.county, as_of=run.as_of)
+        try:
+            pipeline.write_outputs(screen_run, folder)
+        except OSError as exc:
+            ErrorDialog.show_error(self, f"{folder}: could not write the results ({exc.strerror})")
+            return
+        self.session.log_export("results_csv", folder.name)
+
+    def undo(self) -> None:
+        try:
+            event = self.session.undo()
+        except InputError as exc:
+            ErrorDialog.show_error(self, str(exc))
+            return
+        if event is not None:
+            self.review_view.show_conviction(event["conviction_id"])
+            self.statusBar().showMessage(f"Decision undone ({self._case_of(event['conviction_id'])})", 6000)
+
+    def redo(self) -> None:
+        try:
+            event = self.session.redo()
+        except InputError as exc:
+            ErrorDialog.show_error(self, str(exc))
+            return
+        if event is not None:
+            self.review_view.show_conviction(event["conviction_id"])
+            self.statusBar().showMessage(f"Decision redone ({self._case_of(event['conviction_id'])})", 6000)
+
+    def _case_of(self, conviction_id: str) -> str:
+        run = self.session.run
+        hit = run.results.filter(pl.col("conviction_id") == conviction_id) if run is not None else None
+        if hit is None or hit.height == 0:
+            return "a conviction not in the current run"
+        return f"case {hit.item(0, 'court_case_number') or '(no number)'}, {hit.item(0, 'code_section')}"
+
+    def find(self) -> None:
+        self.show_view("review")
+        self.review_view.search.setFocus()
+        self.review_view.search.selectAll()
+
+    def edit_settings(self) -> None:
+        settings = QSettings()
+        import getpass
+
+        try:
+            login = getpass.getuser()
+        except Exception:
+            login = "unknown"
+        dialog = SettingsDialog(self, self.session.reviewer_override(), login,
+                                settings.value("review/advance", True, type=bool))
+        if not self.session.is_open:
+            dialog.reviewer.setEnabled(False)
+            dialog.reviewer.setToolTip("Open a workspace to set the reviewer recorded in it.")
+        accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
+        advance, reviewer = dialog.advance.isChecked(), dialog.reviewer.text()
+        dialog.deleteLater()
+        if accepted:
+            settings.setValue("review/advance", advance)
+            try:
+                self.session.set_reviewer(reviewer)
+            except InputError as exc:
+                ErrorDialog.show_error(self, str(exc))
+            self._update_state()
+
+    def show_shortcuts(self) -> None:
+        lines = ["<h3>Keyboard shortcuts</h3><table cellspacing='4'>"]
+        rows = [("Views", "Ctrl+1 … Ctrl+5"), ("Find a case", QKeySequence(QKeySequence.StandardKey.Find).toString(
+                    QKeySequence.SequenceFormat.NativeText)),
+                ("Undo / redo a decision", f"{self.undo_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}"
+                 f" / {self.redo_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}")]
+        for action in self.review_view.actions.values():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            rows.append((action.text().replace("&", ""), keys + " (in the review table or case detail)"))
+        lines += [f"<tr><td>{a}</td><td><b>{b}</b></td></tr>" for a, b in rows]
+        lines.append("</table><p>Enter in the search box jumps to the results; Tab moves between controls.</p>")
+        QMessageBox.information(self, "Keyboard shortcuts", "".join(lines))
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self, "About ClearRec Desktop",
+            f"<h3>ClearRec Desktop {__version__}</h3><p>Screens California cannabis convictions for relief "
+            "under HS 11361.8 / 11361.9. Works entirely offline: nothing is sent anywhere.</p>"
+            "<p>Outcomes are proposals for an attorney's review, not legal advice.</p>")
+
+    # -- drag and drop onto the window -------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and not self.session.runner.busy:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        if paths[0].suffix.lower() == ".clearrec":
+            self.open_workspace(paths[0])
+        else:
+            self.show_view("import")
+            self.import_view.read_files(paths)
+
+    # -- layout memory and closing -------------------------------------------------------------------------
+
+    def restore_layout(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        for key, splitter in (("review/splitter", self.review_view.splitter),
+                              ("review/top_splitter", self.review_view.top_splitter)):
+            value = settings.value(key)
+            if isinstance(value, QByteArray) and not value.isEmpty():
+                splitter.restoreState(value)
+        header = settings.value("review/header")
+        if isinstance(header, QByteArray) and not header.isEmpty():
+            self.review_view.table.horizontalHeader().restoreState(header)
+
+    def save_layout(self) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("review/splitter", self.review_view.splitter.saveState())
+        settings.setValue("review/top_splitter", self.review_view.top_splitter.saveState())
+        settings.setValue("review/header", self.review_view.table.horizontalHeader().saveState())
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.session.runner.busy:
+            answer = QMessageBox.question(
+                self, "Quit", f"{self.session.runner.current.title} is still running. Cancel it and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.save_layout()
+        self.session.close_workspace()
+        self._drop_demo()
+        event.accept()
+
+    def sizeHint(self) -> QSize:
+        return QSize(1280, 820)
+

@@ -1,0 +1,187 @@
+"""Save a PNG of each view of ClearRec Desktop, running the real app under Xvfb.
+
+    python docs/screenshots/make_screenshots.py [--out docs/screenshots]
+
+Without a display it re-runs itself under ``xvfb-run`` (Debian/Ubuntu: ``apt-get install xvfb``)
+so the pictures come from the X11 (xcb) platform with real fonts. The data is the bundled demo
+extract (synthetic people), screened with the statutory profile as of a fixed date, in a
+temporary workspace; the user's settings are not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SIZE = (1440, 900)
+
+
+def rerun_under_xvfb(argv: list[str]) -> int:
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        print("No display and no xvfb-run: install it (apt-get install xvfb) or run with a display.",
+              file=sys.stderr)
+        return 2
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", CLEARREC_UNDER_XVFB="1")
+    cmd = [xvfb, "-a", "-s", f"-screen 0 {SIZE[0] + 160}x{SIZE[1] + 160}x24", sys.executable, __file__, *argv]
+    return subprocess.call(cmd, env=env)
+
+
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    roles = QPalette.ColorRole
+    for role, rgb in [(roles.Window, (45, 45, 48)), (roles.WindowText, (230, 230, 230)),
+                      (roles.Base, (30, 30, 32)), (roles.AlternateBase, (40, 40, 44)),
+                      (roles.Text, (230, 230, 230)), (roles.Button, (55, 55, 60)),
+                      (roles.ButtonText, (230, 230, 230)), (roles.Highlight, (64, 128, 200)),
+                      (roles.HighlightedText, (255, 255, 255)), (roles.ToolTipBase, (60, 60, 64)),
+                      (roles.ToolTipText, (230, 230, 230)), (roles.PlaceholderText, (150, 150, 150)),
+                      (roles.Mid, (90, 90, 95)), (roles.Light, (80, 80, 85)), (roles.Dark, (25, 25, 28)),
+                      (roles.Link, (120, 170, 255))]:
+        p.setColor(role, QColor(*rgb))
+    p.setColor(QPalette.ColorGroup.Disabled, roles.ButtonText, QColor(120, 120, 120))
+    p.setColor(QPalette.ColorGroup.Disabled, roles.Text, QColor(120, 120, 120))
+    return p
+
+
+def wait_idle(app, session, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while session.runner.busy:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not finish")
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+
+
+def settle(app, rounds: int = 5) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY") and not os.environ.get("CLEARREC_UNDER_XVFB"):
+        return rerun_under_xvfb(argv)
+    sys.path.insert(0, str(ROOT))
+
+    import polars as pl
+    from PySide6.QtCore import QDate, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    from clearrec_desktop.core import profiles
+    from clearrec_desktop.gui.app import make_application
+    from clearrec_desktop.gui.main_window import MainWindow, demo_extract_path
+    from clearrec_desktop.gui.session import DEMO_AS_OF
+
+    app = make_application()
+    app.setStyle("Fusion")  # the same look on every machine that makes the pictures
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="clearrec-shots-") as tmp:
+        tmp = Path(tmp)
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+        extract = demo_extract_path()
+        if not extract.is_file():
+            from clearrec_desktop.core import demo
+
+            extract = tmp / "demo-extract.csv"
+            demo.write_demo_extract(extract, 3000, "SACRAMENTO", 7)
+            print("note: the bundled demo extract is missing; using a generated one", file=sys.stderr)
+
+        window = MainWindow()
+        window.resize(*SIZE)
+        window.show()
+        settle(app)
+        window.create_workspace(tmp / "Sacramento 2026.clearrec", "screenshot passphrase", "SACRAMENTO")
+
+        def shot(name: str) -> None:
+            settle(app)
+            path = args.out / f"{name}.png"
+            if not window.grab().save(str(path)):
+                raise RuntimeError(f"could not save {path}")
+            print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+        # Import: the file read, counties offered, the report below
+        view = window.import_view
+        view.read_files([extract])
+        wait_idle(app, window.session)
+        view.as_of.setDate(QDate(DEMO_AS_OF.year, DEMO_AS_OF.month, DEMO_AS_OF.day))
+        shot("import")
+        view.screen_button.click()
+        wait_idle(app, window.session)
+        view.report_tabs.setCurrentIndex(1)
+        shot("import-report")
+
+        window.show_view("overview")
+        shot("overview")
+
+        # Review: a case with evidence rows and history in another county
+        window.show_view("review")
+        review = window.review_view
+        run = window.session.run
+        other = run.rows.filter(pl.col("county") != run.county).get_column("subject_id").unique().implode()
+        pick = run.results.filter(pl.col("subject_id").is_in(other) & (pl.col("outcome") == "review")
+                                  & (pl.col("flags") != ""))
+        if pick.height == 0:
+            pick = run.results.filter(pl.col("outcome") == "review")
+        review.show_conviction(pick.item(0, "conviction_id"))
+        shot("review")
+
+        # A departure from the proposal asks for the reason
+        def fill_and_shoot() -> None:
+            dialog = QApplication.activeModalWidget()
+            dialog.grounds["not_eligible"].setChecked(True)
+            dialog.reason.setPlainText("Prior conviction in the court file makes this a public-safety matter")
+            settle(app)
+            path = args.out / "review-decision.png"
+            dialog.grab().save(str(path))
+            print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+        QTimer.singleShot(300, fill_and_shoot)
+        review.decide("challenge")
+        settle(app)
+
+        window.show_view("policy")
+        policy = window.policy_view
+        others = [p for p in profiles.list_profiles() if p.id != "statutory"]
+        if others:
+            policy.profile_b.setCurrentIndex(policy.profile_b.findData(others[0].id))
+            policy.compare()
+            wait_idle(app, window.session)
+        shot("policy")
+
+        window.show_view("activity")
+        window.activity_view.verify()
+        shot("activity")
+
+        # The review screen with a dark system palette. Xvfb has no desktop theme to switch, so
+        # the palette a dark desktop hands to Qt is set here; the app itself never sets colours.
+        light = app.palette()
+        app.setPalette(dark_palette())
+        window.show_view("review")
+        review.show_conviction(pick.item(0, "conviction_id"))
+        shot("review-dark")
+        app.setPalette(light)
+
+        window.close()
+        settle(app)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
