@@ -23,11 +23,15 @@ from .dialogs import (
     WORKSPACE_FILTER, ErrorDialog, NewWorkspaceDialog, PassphraseDialog, SettingsDialog,
 )
 from .session import DEMO_AS_OF, DEMO_PASSPHRASE, Session
+from .documents_view import DocumentsView
+from .export_actions import ExportActions
+from .reports_view import ReportsView
 from .views import ActivityView, ImportView, OverviewView, PolicyView, ReviewView, task_failed
 from .workers import Task
 
 MAX_RECENT = 8
 DEMO_EXTRACT = "demo/demo-extract.csv"
+DEMO_OFFICE = "demo/office.toml"
 
 
 def demo_extract_path() -> Path:
@@ -36,7 +40,8 @@ def demo_extract_path() -> Path:
 
 class MainWindow(QMainWindow):
     """One window per workspace. Views are registered with ``add_view``: Import, Overview,
-    Review, Policy and Activity here; Documents and Reports are added by their own modules."""
+    Review, Policy, Documents, Reports and Activity; File > Export gets its exports from
+    ``ExportActions``."""
 
     view_changed = Signal(str)
 
@@ -66,13 +71,18 @@ class MainWindow(QMainWindow):
         self.overview_view = OverviewView(self.session)
         self.review_view = ReviewView(self.session)
         self.policy_view = PolicyView(self.session)
+        self.documents_view = DocumentsView(self.session)
+        self.reports_view = ReportsView(self.session)
         self.activity_view = ActivityView(self.session)
         self.add_view("import", "Import", self.import_view)
         self.add_view("overview", "Overview", self.overview_view)
         self.add_view("review", "Review", self.review_view)
         self.add_view("policy", "Policy", self.policy_view)
+        self.add_view("documents", "Documents", self.documents_view)
+        self.add_view("reports", "Reports", self.reports_view)
         self.add_view("activity", "Activity", self.activity_view)
-        # Documents and Reports (issues 4 and 5) register here with add_view(...).
+        self.exports = ExportActions(self)
+        self.reports_view.save_button.clicked.connect(lambda _c=False: self.exports.export_impact_report())
         for action in self.review_view.actions.values():
             self.case_menu.addAction(action)
             if action.text() == "De&fer":
@@ -106,6 +116,9 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(title)
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.sidebar.addItem(item)
+        # wide enough for every title: the views' own minimum widths must not squeeze it
+        needed = self.sidebar.fontMetrics().horizontalAdvance(title) + 2 * self.sidebar.frameWidth() + 24
+        self.sidebar.setMinimumWidth(min(self.sidebar.maximumWidth(), max(self.sidebar.minimumWidth(), needed)))
         action = QAction(title, self)
         action.setCheckable(True)
         if n <= 9:
@@ -165,7 +178,7 @@ class MainWindow(QMainWindow):
         self.export_results_action = self._action("Screening &Results (CSV folder)…", self.export_results)
         self.export_menu.addAction(self.export_report_action)
         self.export_menu.addAction(self.export_results_action)
-        # Excel workbook, DOJ-layout results and the impact report (issue 5) add actions here.
+        # The Excel workbook, DOJ-layout results, impact report and review CSV: ExportActions.
         file_menu.addSeparator()
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -338,6 +351,9 @@ class MainWindow(QMainWindow):
         path = Path(self._demo_dir.name) / "demo.clearrec"
         self.session.create_workspace(path, DEMO_PASSPHRASE, "")
         self.session.demo = True
+        office = resource_path(DEMO_OFFICE)
+        if office.is_file():  # fictional office details, so the demo's documents build at once
+            self.session.load_office_file(office)
         task = self.session.screen_files([demo_extract_path()], DEMO_AS_OF, profiles.load_profile())
         task.failed.connect(lambda m, d: task_failed(self, m, d))
         task.succeeded.connect(lambda _r: self.show_view("overview"))
@@ -439,7 +455,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         lines = ["<h3>Keyboard shortcuts</h3><table cellspacing='4'>"]
-        rows = [("Views", "Ctrl+1 … Ctrl+5"), ("Find a case", QKeySequence(QKeySequence.StandardKey.Find).toString(
+        rows = [("Views", f"Ctrl+1 … Ctrl+{min(9, len(self._views))}"), ("Find a case", QKeySequence(QKeySequence.StandardKey.Find).toString(
                     QKeySequence.SequenceFormat.NativeText)),
                 ("Undo / redo a decision", f"{self.undo_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}"
                  f" / {self.redo_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}")]
@@ -485,7 +501,8 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         for key, splitter in (("review/splitter", self.review_view.splitter),
-                              ("review/top_splitter", self.review_view.top_splitter)):
+                              ("review/top_splitter", self.review_view.top_splitter),
+                              ("documents/splitter", self.documents_view.splitter)):
             value = settings.value(key)
             if isinstance(value, QByteArray) and not value.isEmpty():
                 splitter.restoreState(value)
@@ -499,6 +516,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/state", self.saveState())
         settings.setValue("review/splitter", self.review_view.splitter.saveState())
         settings.setValue("review/top_splitter", self.review_view.top_splitter.saveState())
+        settings.setValue("documents/splitter", self.documents_view.splitter.saveState())
         settings.setValue("review/header", self.review_view.table.horizontalHeader().saveState())
         settings.sync()
 

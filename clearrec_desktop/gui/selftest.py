@@ -26,6 +26,7 @@ class Context:
     folder: Path
     passphrase: str = "self-test passphrase"
     data: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)  # what the app would have shown in its error dialog
 
     @property
     def session(self):
@@ -41,6 +42,11 @@ class Context:
                 raise RuntimeError(f"{what} did not finish within {STEP_TIMEOUT_S:.0f} s")
             self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         self.app.processEvents()
+        self.check_errors(what)
+
+    def check_errors(self, what: str) -> None:
+        if self.errors:
+            raise RuntimeError(f"{what}: the app reported an error: {self.errors[-1]}")
 
 
 Step = Callable[[Context], str]
@@ -169,6 +175,79 @@ def _audit(ctx: Context) -> str:
     return result[2]
 
 
+@register_step("court documents")
+def _documents(ctx: Context) -> str:
+    from ..core.safety import resource_path
+    from .pdfview import PREVIEW_DPI
+
+    window, session = ctx.window, ctx.session
+    view = window.documents_view
+    session.load_office_file(resource_path("demo/office.toml"))  # the fictional demo office
+    window.show_view("documents")
+    view.bulk.setChecked(True)
+    view.court.setCurrentIndex(0)  # all courthouses, one packet
+    session.filing_office()  # raises with the reason if the office details do not fit the run
+    if view.build() is None:
+        ctx.check_errors("building the documents")
+        raise RuntimeError("the documents view did not start building")
+    ctx.wait_idle("building the documents")
+    doc_set = view.doc_set
+    if doc_set is None or not doc_set.documents:
+        raise RuntimeError("no document was built")
+    packet = doc_set.documents[0]
+    if not packet.file_name.startswith("motion-packet") or packet.pages < 1:
+        raise RuntimeError(f"the first document is {packet.file_name} with {packet.pages} pages, not a packet")
+    images = view.preview.images()
+    expected = (round(8.5 * PREVIEW_DPI), round(11 * PREVIEW_DPI))  # Letter, portrait
+    if not images or images[0].isNull() or (images[0].width(), images[0].height()) != expected:
+        raise RuntimeError(f"page 1 was not previewed at {expected[0]}x{expected[1]}")
+    folder = ctx.folder / "documents"
+    folder.mkdir()
+    if view.save_to(folder, confirm=False) is None:
+        ctx.check_errors("saving the documents")
+        raise RuntimeError("the documents were not saved")
+    ctx.wait_idle("saving the documents")
+    names = [d.file_name for d in doc_set.documents] + list(doc_set.update_files)
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise RuntimeError(f"not saved: {', '.join(missing)}")
+    if not session.workspace.audit_entries("document"):
+        raise RuntimeError("saving the documents left no audit entry")
+    return (f"bulk motion packet built on the worker ({packet.pages} pages), page 1 previewed "
+            f"({expected[0]}x{expected[1]}), {len(names)} files saved and audited")
+
+
+@register_step("excel export")
+def _excel_export(ctx: Context) -> str:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    window = ctx.window
+    path = ctx.folder / "export" / "results.xlsx"
+    path.parent.mkdir()
+    if window.exports.export_workbook(path) is None:
+        ctx.check_errors("exporting the workbook")
+        raise RuntimeError("the export did not start")
+    ctx.wait_idle("exporting the workbook")
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        raise RuntimeError("no workbook was written")
+    book = load_workbook(path, read_only=True)
+    try:
+        rows = sum(max(0, (book[name].max_row or 1) - 1) for name in book.sheetnames if name != "Summary")
+        sheets = len(book.sheetnames)
+    finally:
+        book.close()
+    expected = ctx.session.run.results.height
+    if rows != expected:
+        raise RuntimeError(f"the workbook holds {rows} result rows, the run {expected}")
+    if window.exports.last_message is not None:
+        window.exports.last_message.close()
+    if not ctx.session.workspace.audit_entries("export"):
+        raise RuntimeError("the export left no audit entry")
+    return f"Excel workbook exported on the worker ({rows:,} results in {sheets} sheets) and audited"
+
+
 @register_step("reopen")
 def _reopen(ctx: Context) -> str:
     from ..core.workspace import WrongPassphrase
@@ -232,6 +311,12 @@ def run_self_test(out=None, err=None) -> int:
         window.show()
         print(f"ok: Qt {qVersion()} started on the {app.platformName()} platform", file=out, flush=True)
         ctx = Context(app=app, window=window, folder=folder)
+        # An error dialog would wait for a click that never comes: collect the message instead,
+        # and let the step that caused it fail.
+        from . import dialogs
+
+        original = dialogs.ErrorDialog.show_error
+        dialogs.ErrorDialog.show_error = staticmethod(lambda _parent, message, details="": ctx.errors.append(message))
         failed = False
         for name, step in _STEPS:
             try:
@@ -245,4 +330,5 @@ def run_self_test(out=None, err=None) -> int:
         window.session.close_workspace()
         window.close()
         app.processEvents()
+        dialogs.ErrorDialog.show_error = original
     return 1 if failed else 0

@@ -11,18 +11,21 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import polars as pl
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
-from ..core import county_files, importer, pipeline, profiles
+from ..core import county_files, documents, exports, importer, pipeline, profiles
 from ..core.safety import local_path
 from ..core.errors import Cancelled, InputError
-from ..core.workspace import DECISIONS, REVIEWER_SETTING, Workspace, requires_reason
+from ..core.workspace import DECISIONS, OFFICE_FIELDS, REVIEWER_SETTING, Workspace, requires_reason
+from . import pdfview
 from .workers import Task, TaskRunner
 
 # The fixed evaluation date of the demo workspace (shown in the window title bar of the run).
@@ -196,6 +199,376 @@ def _what_if(progress, cancel, rows: pl.DataFrame, report, county: str, as_of: d
             "by_outcome_b": b.summary["convictions"]["by_outcome"]}
 
 
+# -- court documents and exports (functions run on the worker: no widgets) --------------------------
+
+# The office fields the Documents view edits, in form order, with their labels. "courthouses" is
+# kept by the workspace but not edited here: the courts offered come from the run.
+OFFICE_LABELS = {
+    "district_attorney": "District Attorney",
+    "state_bar_number": "State Bar number",
+    "office": "Office",
+    "address": "Address",
+    "phone": "Phone",
+    "email": "Email",
+    "court": "Court title",
+    "county": "County",
+    "public_defender": "Public Defender",
+}
+OFFICE_REQUIRED = documents.OFFICE_KEYS  # what every caption and signature block needs
+PREVIEW_PAGES = 4
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^[0-9 ()+\-./]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def county_key(county: str) -> str:
+    """The county as runs name it: "Sacramento County" and "sacramento" are "SACRAMENTO"."""
+    text = " ".join(str(county or "").upper().split())
+    return text[: -len(" COUNTY")] if text.endswith(" COUNTY") else text
+
+
+def office_field_problem(field_id: str, value: str) -> str:
+    """Why ``value`` cannot be saved as office field ``field_id`` ("" when it can). An empty
+    value can always be saved; what a document still lacks is ``missing_office_fields``."""
+    from ..core.demo import CA_COUNTIES
+
+    label = OFFICE_LABELS.get(field_id, field_id)
+    text = (value or "").strip()
+    if field_id not in OFFICE_LABELS:
+        return f"unknown office field {field_id!r}"
+    if not text:
+        return ""
+    if len(text) > 400:
+        return f"{label}: at most 400 characters."
+    if _CONTROL.search(text) or ("\n" in text and field_id != "address"):
+        return f"{label}: one line of plain text."
+    if field_id == "state_bar_number" and not re.fullmatch(r"[0-9]{1,7}", text):
+        return "State Bar number: digits only (up to 7)."
+    if field_id == "phone" and (not _PHONE.match(text) or len(re.sub(r"\D", "", text)) < 10):
+        return "Phone: a number with area code, such as (916) 555-0100."
+    if field_id == "email" and not _EMAIL.match(text):
+        return "Email: an address such as prop64@da.example.gov."
+    if field_id == "court" and "COURT" not in text.upper():
+        return "Court title: as captions print it, such as SUPERIOR COURT OF THE STATE OF CALIFORNIA, COUNTY OF …"
+    if field_id == "county" and county_key(text) not in CA_COUNTIES:
+        return "County: a California county, such as Sacramento."
+    return ""
+
+
+def missing_office_fields(office: dict) -> list[str]:
+    return [OFFICE_LABELS[k] for k in OFFICE_REQUIRED if not str(office.get(k) or "").strip()]
+
+
+@dataclass
+class DocumentRequest:
+    """What to build, with everything the worker needs (no workspace access on the worker)."""
+
+    results: pl.DataFrame
+    decisions: pl.DataFrame
+    office: documents.Office
+    summary: dict
+    as_of: date
+    profile_title: str
+    audit_head: str
+    courthouse: str | None = None   # None: every courthouse
+    by_courthouse: bool = False     # one packet (or per-case file) per courthouse
+    per_case: bool = False          # per-case motions and orders instead of the bulk packet
+
+
+@dataclass
+class BuiltDocument:
+    file_name: str
+    title: str
+    data: bytes
+    pages: int
+    preview: list[QImage]           # the first pages, rendered on the worker
+
+
+@dataclass
+class DocumentSet:
+    """Documents built in memory; nothing is written until the user saves them."""
+
+    request: DocumentRequest
+    selection: documents.Selection
+    counts: dict
+    documents: list[BuiltDocument]
+    update_files: tuple[str, ...]   # court update CSV and XLSX names; empty when nothing is filed
+    notes: list[str] = field(default_factory=list)
+    folder: Path | None = None      # where they were saved, once saved
+
+    def saved_path(self, doc: BuiltDocument) -> Path | None:
+        return self.folder / doc.file_name if self.folder is not None else None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
+
+
+def _decisions_for(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame | None:
+    """The decisions on convictions of these results: decisions left from earlier runs whose
+    conviction is gone are counted in the overview, and cannot go to a court."""
+    if decisions.height == 0 or "conviction_id" not in decisions.columns:
+        return None
+    return decisions.join(results.select("conviction_id"), on="conviction_id", how="semi")
+
+
+def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str | None) -> documents.Selection:
+    selection = documents.select_for_filing(results, _decisions_for(results, decisions))
+    if courthouse:
+        part = selection.for_courthouse(courthouse)
+        # the cover report checks its counts against the total: that of this courthouse
+        selection = dataclasses.replace(
+            part, total=part.granted.height + part.challenged.height + part.left_out.height)
+    return selection
+
+
+def filing_counts(selection: documents.Selection) -> dict:
+    """What goes in: granted by relief (Exhibit A parts), challenged, and what is left out and why."""
+    groups = dict(selection.granted.group_by("group").len().iter_rows()) if selection.granted.height else {}
+    kinds = dict(selection.left_out.group_by("left_out_kind").len().iter_rows()) if selection.left_out.height else {}
+    return {
+        "granted": {g: int(groups.get(g, 0)) for g in documents.GROUPS},
+        "granted_total": selection.granted.height,
+        "challenged": selection.challenged.height,
+        "left_out": {k: int(kinds.get(k, 0)) for k in ("review", "defer", "unresolved")},
+        "left_out_total": selection.left_out.height,
+        "total": selection.total,
+        "courthouses": selection.courthouses,
+    }
+
+
+def _count_for_filing(progress, cancel, results: pl.DataFrame, decisions: pl.DataFrame,
+                      courthouse: str | None) -> dict:
+    progress(0.1, "Counting what goes in")
+    return filing_counts(_selection(results, decisions, courthouse))
+
+
+def _source_description(summary: dict) -> list[str]:
+    lines = []
+    for item in summary.get("inputs") or []:
+        parts = [f"File {item.get('file', '?')}"]
+        if item.get("sha256"):
+            parts.append(f"SHA-256 {item['sha256']}")
+        for key, what in (("lines_read", "lines read"), ("rows_imported", "rows imported")):
+            if item.get(key) is not None:
+                parts.append(f"{int(item[key]):,} {what}")
+        lines.append(", ".join(parts) + ".")
+    return lines or ["(the screening run lists no input files)"]
+
+
+def _build_documents(progress, cancel, req: DocumentRequest) -> DocumentSet:
+    progress(0.02, "Choosing what goes in")
+    selection = _selection(req.results, req.decisions, req.courthouse)
+    counts = filing_counts(selection)
+    office, head = req.office, req.audit_head
+    suffix = f"-{_slug(req.courthouse)}" if req.courthouse else ""
+    jobs: list[tuple[str, str, Callable[[], bytes]]] = []
+    notes: list[str] = []
+    fileable = selection.granted.height + selection.challenged.height > 0
+    courts = selection.courthouses if (req.by_courthouse and not req.courthouse) else [None]
+    if fileable:
+        common = dict(as_of=req.as_of, source_description=_source_description(req.summary),
+                      profile_title=req.profile_title, audit_head=head)
+        for court in courts:
+            tail = suffix or (f"-{_slug(court)}" if court else "")
+            where = f" — {court}" if court else (f" — {req.courthouse}" if req.courthouse else "")
+            if req.per_case:
+                part = selection.for_courthouse(court) if court else selection
+                if part.granted.height:
+                    jobs.append((f"per-case-motions{tail}.pdf", f"Per-case motions and orders{where}",
+                                 lambda part=part: documents.build_per_case(part, office, audit_head=head)))
+                elif court is None:
+                    notes.append("No granted conviction: no per-case motion to build.")
+            else:
+                jobs.append((f"motion-packet{tail}.pdf", f"Motion packet{where}",
+                             lambda court=court: documents.build_packet(selection, office, courthouse=court, **common)))
+        if selection.challenged.height:
+            jobs.append((f"challenge-notice{suffix}.pdf", "Notice of challenge for the Public Defender",
+                         lambda: documents.build_challenge_notice(selection, office, audit_head=head)))
+    else:
+        notes.append("Nothing to file: no granted or challenged conviction"
+                     + (f" at {req.courthouse}" if req.courthouse else "") + ". Only the cover report was built.")
+    update_files = (f"court-update{suffix}.csv", f"court-update{suffix}.xlsx") if fileable else ()
+    cover = f"cover-report{suffix}.pdf"
+    produced = [j[0] for j in jobs] + list(update_files) + [cover]
+    jobs.append((cover, "Cover report (for the office, not for filing)",
+                 lambda: documents.build_cover_report(selection, office, summary=req.summary, produced=produced,
+                                                      audit_head=head)))
+    built = []
+    for i, (name, title, make) in enumerate(jobs):
+        if cancel.is_set():
+            raise Cancelled()
+        progress(0.05 + 0.9 * i / len(jobs), f"Building {title.lower()}")
+        data = make()
+        built.append(BuiltDocument(name, title, data, pdfview.page_count(data),
+                                   pdfview.render_pages(data, 0, PREVIEW_PAGES)))
+    progress(1.0, "Built")
+    return DocumentSet(request=req, selection=selection, counts=counts, documents=built,
+                       update_files=update_files, notes=notes)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror or type(exc).__name__})") from None
+
+
+def _save_documents(progress, cancel, ws: Workspace, doc_set: DocumentSet, folder: Path) -> list[Path]:
+    folder = local_path(folder, what="folder")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder")
+    if cancel.is_set():
+        raise Cancelled()
+    # Cancel is not looked at past this point: a few seconds of writing, never half a set.
+    written = []
+    for i, doc in enumerate(doc_set.documents):
+        progress(0.8 * i / len(doc_set.documents), f"Saving {doc.file_name}")
+        _write_file(folder / doc.file_name, doc.data)
+        written.append(folder / doc.file_name)
+    if doc_set.update_files:
+        progress(0.85, "Saving the court update file")
+        csv_name, xlsx_name = doc_set.update_files
+        written += documents.write_court_update(doc_set.selection, folder / csv_name, folder / xlsx_name,
+                                                by_courthouse=doc_set.request.by_courthouse)
+    c = doc_set.counts
+    ws.log_event("document", {
+        "action": "saved",
+        "files": [p.name for p in written],
+        "pages": {d.file_name: d.pages for d in doc_set.documents},
+        "granted": c["granted_total"], "challenged": c["challenged"], "left_out": c["left_out_total"],
+        "courthouse": doc_set.request.courthouse or "all",
+        "by_courthouse": doc_set.request.by_courthouse, "per_case": doc_set.request.per_case,
+        "audit_head_printed": doc_set.request.audit_head,
+    })
+    progress(1.0, "Saved")
+    return written
+
+
+def _print_document(progress, cancel, ws: Workspace, doc: BuiltDocument, printer, audit_head: str) -> int:
+    pages = pdfview.print_pdf(doc.data, printer, progress, cancel)
+    ws.log_event("document", {"action": "printed", "file": doc.file_name, "pages": pages,
+                              "audit_head_printed": audit_head})
+    return pages
+
+
+def _impact_figures(progress, cancel, summary: dict, results: pl.DataFrame) -> dict:
+    progress(0.1, "Working out the report's figures")
+    return exports.impact_figures(summary, results)
+
+
+def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, summary: dict,
+                     decisions: pl.DataFrame | None, audit_head: str, path: Path) -> Path:
+    out = exports.write_workbook(results, summary, path, decisions=decisions, audit_head=audit_head,
+                                 progress=progress, cancel=cancel)
+    ws.log_event("export", {"what": "xlsx", "file": out.name, "rows": results.height,
+                            "decisions": 0 if decisions is None else decisions.height,
+                            "audit_head_printed": audit_head})
+    return out
+
+
+def _export_impact_report(progress, cancel, ws: Workspace, summary: dict, results: pl.DataFrame,
+                          audit_head: str, path: Path) -> Path:
+    progress(0.1, "Drawing the impact report")
+    out = exports.write_impact_report(summary, results, path, audit_head=audit_head)
+    ws.log_event("export", {"what": "impact_report", "file": out.name, "audit_head_printed": audit_head})
+    progress(1.0, "Saved")
+    return out
+
+
+def _export_results_csv(progress, cancel, ws: Workspace, frame: pl.DataFrame, path: Path) -> Path:
+    progress(0.1, "Writing the CSV file")
+    out = exports.write_results_csv(frame, path)
+    ws.log_event("export", {"what": "review_table_csv", "file": out.name, "rows": frame.height,
+                            "columns": list(frame.columns)})
+    progress(1.0, "Saved")
+    return out
+
+
+@dataclass
+class DojExport:
+    """The DOJ-layout export: the file written, or (nothing written) the input files that must
+    be located first, each with ``reason``: "missing" (not where it was read) or "changed"."""
+
+    written: Path | None
+    unusable: list[dict] = field(default_factory=list)
+
+
+def _export_doj_results(progress, cancel, ws: Workspace, sources: list[dict], results: pl.DataFrame,
+                        decisions: pl.DataFrame | None, path: Path) -> DojExport:
+    """Re-read the DOJ extracts the run screened, each checked against the SHA-256 recorded at
+    import, and write every row in the DOJ layout with its result."""
+    from ..core.doj import read_extract
+
+    usable, unusable = [], []
+    for i, src in enumerate(sources):
+        if cancel.is_set():
+            raise Cancelled()
+        candidate = Path(src["path"]) if src.get("path") else None
+        if candidate is None or not candidate.is_file():
+            unusable.append({**src, "reason": "missing"})
+            continue
+        file_path = local_path(candidate)
+        progress(0.3 * i / len(sources), f"Checking {file_path.name}")
+        if importer.file_sha256(file_path) != src["sha256"]:
+            unusable.append({**src, "reason": "changed"})
+            continue
+        usable.append((src, file_path))
+    if unusable:
+        return DojExport(None, unusable)
+    frames = []
+    for i, (src, file_path) in enumerate(usable):
+        progress(0.3 + 0.1 * i / len(usable), f"Re-reading {file_path.name}")
+        read = read_extract(file_path, cancel=cancel)
+        if read.frame.height != int(src["rows_imported"]):
+            raise InputError(f"{file_path.name}: {read.frame.height:,} rows read, the import had "
+                             f"{int(src['rows_imported']):,}")
+        frames.append(read.frame.with_columns(
+            pl.lit(src["file"]).alias("source_file"),
+            pl.col("source_line").cast(pl.Int64),
+            pl.col("SUBJECT_ID").str.strip_chars().alias("subject_id"),
+            pl.col("CNT_ORDER").str.strip_chars().alias("count_key"),
+        ))
+        if cancel.is_set():
+            raise Cancelled()
+    rows_raw = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    out = exports.write_doj_results(rows_raw, results, path, decisions=decisions,
+                                    progress=lambda f, m: progress(0.4 + 0.6 * f, m), cancel=cancel)
+    ws.log_event("export", {"what": "doj_results", "file": out.name, "rows": rows_raw.height,
+                            "inputs": [s["file"] for s in sources]})
+    return DojExport(out)
+
+
+class _Reader:
+    """Read-only work over frames the session holds (counts, report figures), on its own worker
+    beside the writer: it never touches the workspace, so it need not wait for an import or
+    an export. The latest request wins: an older one still running is cancelled."""
+
+    def __init__(self, session: "Session"):
+        self.session = session
+        self.runner = TaskRunner(session)
+        self._pending: tuple | None = None
+        self.runner.busy_changed.connect(self._next)
+
+    def request(self, title: str, fn, args: tuple, handler, failed) -> None:
+        if self.runner.busy:
+            self._pending = (title, fn, args, handler, failed)
+            self.runner.cancel()
+            return
+        task = self.runner.start(title, fn, *args)
+        self.session._deliver(task, handler)
+        task.failed.connect(failed)
+
+    def _next(self, busy: bool) -> None:
+        if not busy and self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.request(*pending)
+
+    def shutdown(self) -> None:
+        self._pending = None
+        self.runner.shutdown()
+
+
 # -- the session -----------------------------------------------------------------------------------
 
 class Session(QObject):
@@ -206,6 +579,7 @@ class Session(QObject):
     pending_changed = Signal()       # a file was read for import (or the pending import dropped)
     decisions_changed = Signal(list)  # conviction ids whose effective decision changed
     audit_changed = Signal()
+    office_changed = Signal()        # office details saved (or another workspace opened)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -216,6 +590,7 @@ class Session(QObject):
         self.decisions: pl.DataFrame = pl.DataFrame()
         self.demo = False
         self._generation = 0  # bumped on close: results of tasks for a closed workspace are dropped
+        self._readers: dict[str, _Reader] = {}
 
     # -- workspace -----------------------------------------------------------------------------
 
@@ -238,6 +613,7 @@ class Session(QObject):
         self.decisions = ws.current_decisions()
         self.workspace_changed.emit()
         self.audit_changed.emit()
+        self.office_changed.emit()
 
     def load_latest_run(self) -> Task | None:
         if not self.is_open or self.workspace.latest_run() is None:
@@ -248,6 +624,8 @@ class Session(QObject):
 
     def close_workspace(self) -> None:
         self.runner.shutdown()
+        for reader in self._readers.values():
+            reader.shutdown()
         self._generation += 1
         if self.workspace is not None:
             self.workspace.close()
@@ -494,6 +872,165 @@ class Session(QObject):
             self._require_idle()
             self.workspace.log_event("export", {"what": what, "file": Path(file_name).name})
             self.audit_changed.emit()
+
+    # -- office details and court documents (the Documents view) -------------------------------
+
+    def office(self) -> dict:
+        """The office details stored in the workspace (unset fields are "")."""
+        if not self.is_open:
+            return {f: [] if f == "courthouses" else "" for f in OFFICE_FIELDS}
+        return self.workspace.get_office()
+
+    def set_office_field(self, field_id: str, value: str) -> bool:
+        """Save one office field now (the workspace records office_changed with the field's
+        name, never its value). Raises InputError when the value is not acceptable."""
+        problem = office_field_problem(field_id, value)
+        if problem:
+            raise InputError(problem)
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        value = (value or "").strip()
+        if self.workspace.get_office().get(field_id, "") == value:
+            return False  # e.g. a field left while the worker runs: nothing to write
+        self._require_idle()
+        self.workspace.set_office({field_id: value})
+        self.audit_changed.emit()
+        return True
+
+    def load_office_file(self, path: Path) -> None:
+        """Take the office details from an office file (TOML, as the command line reads it)."""
+        office = documents.load_office(local_path(path, what="office file"))
+        values = {k: str(getattr(office, k) or "") for k in OFFICE_LABELS}
+        problems = [p for p in (office_field_problem(k, v) for k, v in values.items()) if p]
+        if problems:
+            raise InputError(f"{Path(path).name}: " + " ".join(problems))
+        self._require_idle()
+        self.workspace.set_office(values)
+        self.audit_changed.emit()
+        self.office_changed.emit()
+
+    def filing_office(self) -> documents.Office:
+        """The office as the documents print it; refuses missing details or another county."""
+        office = self.office()
+        missing = missing_office_fields(office)
+        if missing:
+            raise InputError("Fill in the office details first: " + ", ".join(missing) + ".")
+        problems = [p for p in (office_field_problem(k, office.get(k, "")) for k in OFFICE_LABELS) if p]
+        if problems:
+            raise InputError("Correct the office details first. " + " ".join(problems))
+        if self.run is not None and county_key(office["county"]) != county_key(self.run.county):
+            raise InputError(f"The office details name {office['county']} County, but this run screened "
+                             f"{self.run.county}: correct the county in the office details.")
+        return documents.Office(**{k: office[k] for k in OFFICE_REQUIRED},
+                                public_defender=office.get("public_defender") or None)
+
+    def run_courthouses(self) -> list[str]:
+        if self.run is None:
+            return []
+        return self.run.results.get_column("courthouse").drop_nulls().unique().sort().to_list()
+
+    def _reader(self, key: str) -> _Reader:
+        if key not in self._readers:
+            self._readers[key] = _Reader(self)
+        return self._readers[key]
+
+    def count_for_filing(self, courthouse: str | None, handler, failed) -> bool:
+        """Work out what goes in (from the current decisions) on a reader; ``handler(counts)``."""
+        if self.run is None:
+            return False
+        self._reader("filing").request("Counting what goes in", _count_for_filing,
+                                       (self.run.results, self.decisions, courthouse or None), handler, failed)
+        return True
+
+    def build_documents(self, *, courthouse: str | None = None, by_courthouse: bool = False,
+                        per_case: bool = False) -> Task:
+        """Build the documents in memory on the worker (``succeeded`` carries a DocumentSet)."""
+        if self.run is None:
+            raise InputError("import and screen an extract first")
+        self._require_idle()
+        request = DocumentRequest(
+            results=self.run.results, decisions=self.decisions, office=self.filing_office(),
+            summary=self.run.summary, as_of=self.run.as_of, profile_title=self.run.profile_title,
+            audit_head=self.workspace.audit_head(), courthouse=courthouse or None,
+            by_courthouse=by_courthouse and not courthouse, per_case=per_case)
+        return self.runner.start("Building the court documents", _build_documents, request)
+
+    def save_documents(self, doc_set: DocumentSet, folder: Path) -> Task:
+        """Write the built documents and the court update file into ``folder`` (audited)."""
+        self._require_idle()
+        task = self.runner.start("Saving the court documents", _save_documents, self.workspace, doc_set,
+                                 Path(folder))
+        task.succeeded.connect(lambda _r: self.audit_changed.emit())
+        return task
+
+    def print_document(self, doc_set: DocumentSet, doc: BuiltDocument, printer) -> Task:
+        """Print one built document on ``printer`` (set up by the print dialog) from the worker."""
+        self._require_idle()
+        task = self.runner.start(f"Printing {doc.file_name}", _print_document, self.workspace, doc, printer,
+                                 doc_set.request.audit_head)
+        task.succeeded.connect(lambda _r: self.audit_changed.emit())
+        return task
+
+    # -- exports (File > Export, the Reports view) ----------------------------------------------
+
+    def impact_figures(self, handler, failed) -> bool:
+        """The impact report's figures for the current run, worked out on a reader."""
+        if self.run is None:
+            return False
+        self._reader("figures").request("Working out the report", _impact_figures,
+                                        (self.run.summary, self.run.results), handler, failed)
+        return True
+
+    def _export_run(self) -> RunState:
+        if self.run is None or not self.is_open:
+            raise InputError("import and screen an extract first")
+        self._require_idle()
+        return self.run
+
+    def _export(self, title: str, fn, *args) -> Task:
+        """Run an export on the worker; it writes the file and the "export" audit entry."""
+        task = self.runner.start(title, fn, self.workspace, *args)
+        task.succeeded.connect(lambda _r: self.audit_changed.emit())
+        return task
+
+    def _run_decisions(self) -> pl.DataFrame | None:
+        return _decisions_for(self.run.results, self.decisions)
+
+    def export_workbook(self, path: Path) -> Task:
+        run = self._export_run()
+        return self._export("Exporting the Excel workbook", _export_workbook, run.results, run.summary,
+                            self._run_decisions(), self.workspace.audit_head(), Path(path))
+
+    def export_impact_report(self, path: Path) -> Task:
+        run = self._export_run()
+        return self._export("Saving the impact report", _export_impact_report, run.summary, run.results,
+                            self.workspace.audit_head(), Path(path))
+
+    def export_results_csv(self, frame: pl.DataFrame, path: Path) -> Task:
+        """``frame``: the review table as shown (its rows, columns and order)."""
+        self._export_run()
+        return self._export("Exporting the review table", _export_results_csv, frame, Path(path))
+
+    def doj_sources(self) -> list[dict]:
+        """The DOJ extracts the run screened: file name, where it was read from, SHA-256, rows."""
+        if self.run is None:
+            raise InputError("import and screen an extract first")
+        out = []
+        for f in self.run.report.files:
+            if f.kind != "doj":
+                raise InputError(f"{f.file} is a county file, not a DOJ extract: the DOJ-layout results can "
+                                 "only be written for runs screened from DOJ extracts.")
+            out.append({"file": f.file, "path": f.path or "", "sha256": f.sha256,
+                        "rows_imported": f.rows_imported})
+        if not out:
+            raise InputError("the run records no input file")
+        return out
+
+    def export_doj_results(self, path: Path, sources: list[dict]) -> Task:
+        """``succeeded`` carries a DojExport: the file written, or the sources to locate first."""
+        run = self._export_run()
+        return self._export("Exporting the DOJ-layout results", _export_doj_results, sources, run.results,
+                            self._run_decisions(), Path(path))
 
 
 def _details_text(details: Any) -> str:

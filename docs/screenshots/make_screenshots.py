@@ -64,6 +64,15 @@ def wait_idle(app, session, timeout: float = 120.0) -> None:
     app.processEvents()
 
 
+def wait_for(app, condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the view did not get its figures")
+        app.processEvents()
+        time.sleep(0.01)
+
+
 def settle(app, rounds: int = 5) -> None:
     for _ in range(rounds):
         app.processEvents()
@@ -164,6 +173,30 @@ def main(argv: list[str]) -> int:
             policy.compare()
             wait_idle(app, window.session)
         shot("policy")
+
+        # Documents: the demo office's (fictional) details, a bulk packet built and previewed
+        from clearrec_desktop.core.safety import resource_path
+
+        window.show_view("documents")
+        documents = window.documents_view
+        documents.load_office_file(resource_path("demo/office.toml"))
+        documents.build()
+        wait_idle(app, window.session)
+        wait_for(app, lambda: documents.counts is not None)
+        shot("documents")
+        filed = tmp / "filed"
+        filed.mkdir()
+        documents.save_to(filed, confirm=False)  # so the audit trail below shows the "document" entry
+        wait_idle(app, window.session)
+
+        # Reports: the impact report's figures; then its breakdowns by group
+        window.show_view("reports")
+        reports = window.reports_view
+        wait_for(app, lambda: reports.figures is not None)
+        shot("reports")
+        settle(app)
+        reports.scroll.verticalScrollBar().setValue(reports.who_box.y() - 8)
+        shot("reports-groups")
 
         window.show_view("activity")
         window.activity_view.verify()

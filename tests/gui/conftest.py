@@ -68,3 +68,49 @@ def demo_run(demo_extract):
 
     return pipeline.run_screen([demo_extract], county="SACRAMENTO", as_of=AS_OF,
                                profile=profiles.load_profile("statutory"))
+
+
+@pytest.fixture
+def errors(monkeypatch) -> list:
+    """What the app would show in its error dialog, collected instead (a modal dialog would
+    wait for a click in a test). A test that expects none asserts the list is empty."""
+    from clearrec_desktop.gui.dialogs import ErrorDialog
+
+    shown: list = []
+    monkeypatch.setattr(ErrorDialog, "show_error",
+                        staticmethod(lambda _parent, message, details="": shown.append(message)))
+    return shown
+
+
+@pytest.fixture
+def opened_urls(monkeypatch) -> list:
+    """URLs the app asked the desktop to open (the PDF viewer, a folder), recorded instead."""
+    from PySide6.QtGui import QDesktopServices
+
+    urls: list = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: urls.append(url) or True))
+    return urls
+
+
+@pytest.fixture
+def screened_window(qtbot, tmp_path, demo_extract, errors):
+    """A main window with a workspace holding one statutory run of a copy of the demo extract
+    (``window.extract_copy``), ready for the Documents and Reports views and the exports."""
+    from gui_helpers import PASSPHRASE, wait_idle
+
+    from clearrec_desktop.core import profiles
+    from clearrec_desktop.gui.main_window import MainWindow
+
+    extract = tmp_path / "extract" / "demo-extract.csv"
+    extract.parent.mkdir()
+    extract.write_bytes(demo_extract.read_bytes())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.create_workspace(tmp_path / "ws.clearrec", PASSPHRASE, "SACRAMENTO")
+    window.session.screen_files([extract], AS_OF, profiles.load_profile("statutory"), "SACRAMENTO")
+    wait_idle(qtbot, window.session)
+    assert window.session.run is not None, errors
+    window.extract_copy = extract
+    yield window
+    window.close()
