@@ -36,14 +36,20 @@ def _counts(frame: pl.DataFrame, col: str) -> dict:
     return {k: int(v) for k, v in g.iter_rows()}
 
 
-def person_outcomes(rows: pl.DataFrame, results: pl.DataFrame, as_of: date, *, dismiss_everything: bool = False) -> pl.DataFrame:
-    """One row per screened person: relief, and what is left on the whole record afterwards."""
+def whole_records(rows: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
+    """Every conviction count (any county, any offence) of the people screened."""
     people = results.select("subject_id").unique()
-    record = (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
-              .sort("source_file", "source_line")
-              .group_by("subject_id", "count_key").agg(pl.col("level").first(), pl.col("conviction_date").first(),
-                                                      pl.col("conviction_date_quality").first())
-              .collect())
+    return (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
+            .select("subject_id", "count_key", "level", "conviction_date", "conviction_date_quality",
+                    "source_file", "source_line")
+            .sort("source_file", "source_line")
+            .group_by("subject_id", "count_key").agg(pl.col("level").first(), pl.col("conviction_date").first(),
+                                                    pl.col("conviction_date_quality").first())
+            .collect())
+
+
+def person_outcomes(record: pl.DataFrame, results: pl.DataFrame, as_of: date, *, dismiss_everything: bool = False) -> pl.DataFrame:
+    """One row per screened person: relief, and what is left on the whole record afterwards."""
     decided = results.select("subject_id", "count_key", "outcome", "relief")
     if dismiss_everything:
         decided = decided.with_columns(pl.lit("dismiss").alias("outcome"), pl.lit("dismiss_and_seal").alias("relief"))
@@ -73,8 +79,9 @@ def _people_figures(po: pl.DataFrame) -> dict:
 
 def summarise(rows: pl.DataFrame, results: pl.DataFrame, *, county: str, as_of: date, profile, inputs: list[dict],
               version: str) -> dict:
-    po = person_outcomes(rows, results, as_of)
-    po_all = person_outcomes(rows, results, as_of, dismiss_everything=True)
+    record = whole_records(rows, results)
+    po = person_outcomes(record, results, as_of)
+    po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
     person = (results.sort("subject_id", "source_file", "source_line").group_by("subject_id")
               .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first()))
     person = person.with_columns(
