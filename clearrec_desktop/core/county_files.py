@@ -56,14 +56,18 @@ MAX_UNZIPPED_BYTES = 1024**3          # all parts of an .xlsx / .ods together, o
 MAX_ZIP_MEMBERS = 10_000
 _BOMB_RATIO = 100                     # unpacked / packed size of one part
 _BOMB_MIN_BYTES = 16 * 1024**2        # parts smaller than this unpacked are never refused for their ratio
-# calamine holds a sheet as a dense grid of every cell between the first and last value
-# (about 50 bytes per cell measured, 21M cells -> 1.1 GB), so the grid is bounded before it is read:
-# a two-cell sheet with values in A1 and XFD1048576 would ask for 17 billion cells and abort.
-MAX_SHEET_CELLS = 16 * 1024**2        # = 1,048,576 rows x 16 columns, or the whole of an .xls sheet
+# calamine holds a sheet as a dense grid of every cell between the first and last value (about
+# 50 bytes a cell measured for .xlsx, 100 for .ods), so the grid is bounded before it is read: a
+# two-cell sheet with values in A1 and XFD1048576 would ask for 17 billion cells and abort.
+MAX_SHEET_CELLS = 10 * 1024**2        # e.g. 400,000 rows x 26 columns: about 550 MB
+MAX_ODS_CELLS = MAX_SHEET_CELLS // 2  # calamine's .ods cells take about twice the memory
 _MAX_QUOTED_SPAN = 50                 # physical lines one quoted field may run over
 _CSV_BATCH_ROWS = 50_000
 
 _PLACEHOLDERS = ("NULL", "N/A", "NONE")
+# Python's csv refuses fields over 128 KB by default, which would reject a line with a long
+# quoted note as "bad quoting"; the file as a whole is bounded by MAX_CSV_BYTES.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024**2))
 
 
 # --- the mapping -------------------------------------------------------------------------------
@@ -297,7 +301,10 @@ def _resolve(mapping: Mapping, header: list[str], file_name: str, header_line: i
 def _decode(data: bytes, notes: list[str], name: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         notes.append("the file is UTF-16 text (read as such)")
-        return data.decode("utf-16")
+        text = data.decode("utf-16", errors="replace")  # a cut-short or damaged file must not stop the import
+        if "\ufffd" in text:
+            notes.append("some characters could not be read as UTF-16 (shown as \ufffd)")
+        return text
     if b"\x00" in data[:65536]:
         raise InputError(f"{name}: this is a binary file, not CSV text")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -501,9 +508,9 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _extent_error(path: Path, sheet: str, rows: int, cols: int) -> InputError:
+def _extent_error(path: Path, sheet: str, rows: int, cols: int, limit: int = MAX_SHEET_CELLS) -> InputError:
     return InputError(
-        f"{path.name}: sheet {sheet!r} spans {rows:,} rows x {cols:,} columns, more than the {MAX_SHEET_CELLS:,} cells "
+        f"{path.name}: sheet {sheet!r} spans {rows:,} rows x {cols:,} columns, more than the {limit:,} cells "
         "this program reads from one sheet; delete stray cells far from the data, or save the sheet as CSV")
 
 
@@ -593,8 +600,8 @@ def _check_ods_extent(path: Path) -> None:
                 row_pos += n
                 if last:
                     rows, cols = row_pos, max(cols, last)
-                    if rows * cols > MAX_SHEET_CELLS:
-                        raise _extent_error(path, table, rows, cols)
+                    if rows * cols > MAX_ODS_CELLS:
+                        raise _extent_error(path, table, rows, cols, MAX_ODS_CELLS)
                 if stack:
                     stack[-1].remove(el)  # done with the row: keep memory flat
 

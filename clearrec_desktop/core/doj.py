@@ -57,6 +57,8 @@ USED_COLUMNS: list[str] = [
 # with a marker leaves only structural commas; any quote left over is bad quoting, and so is
 # text glued to a closing quote.
 _QUOTED = r',"(?:[^"]|"")*"'
+# Python's csv (the header check, two-line records) refuses fields over 128 KB by default.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024**2))
 _MARK = "\x1e"
 
 
@@ -77,10 +79,14 @@ class ReadResult:
 
 
 def _scan_lines(source: Path) -> pl.LazyFrame:
-    """One row per physical line (blank lines kept as null, CRLF and BOM removed), numbered."""
+    """One row per physical line (blank lines kept as null, CRLF and BOM removed), numbered.
+
+    The unit separator (0x1F) splits a line here, so a line holding one would be seen cut short
+    while the parser later reads all of it; ``_cut`` catches the rest so the line is rejected.
+    """
     return pl.scan_csv(
-        source, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String},
-        truncate_ragged_lines=True, encoding="utf8-lossy", glob=False,
+        source, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String, "_cut": pl.String},
+        truncate_ragged_lines=True, missing_columns="insert", encoding="utf8-lossy", glob=False,
     ).with_row_index("source_line", offset=1)
 
 
@@ -89,6 +95,9 @@ def _structure_exprs() -> list[pl.Expr]:
     return [
         body.str.count_matches(",", literal=True).alias("n_fields"),
         (body.str.contains('"', literal=True) | body.str.contains(_MARK + "[^,]")).alias("bad_quotes"),
+        # NUL, and the separators this check itself uses (0x1E marks quoted fields above)
+        (pl.col("_cut").is_not_null() | pl.col("line").str.contains("\x00", literal=True)
+         | pl.col("line").str.contains(_MARK, literal=True)).fill_null(False).alias("bad_chars"),
     ]
 
 
@@ -111,7 +120,11 @@ def looks_like_other_header(first_line: str | None) -> bool:
 
 def check_header(first_line: str, file_name: str) -> None:
     """A header that is not the DOJ header means this is not an extract: say what is missing."""
-    names = [n.strip().upper() for n in next(csv.reader([first_line.lstrip("\ufeff")]))]
+    try:
+        names = [n.strip().upper() for n in next(csv.reader([first_line.lstrip("\ufeff")], strict=True))]
+    except csv.Error:  # e.g. a lone carriage return inside the line
+        raise InputError(f"{file_name}: the header line could not be read (bad quoting or a stray line break); "
+                         "re-export the extract unchanged") from None
     while names and names[-1] == "":
         names.pop()  # trailing comma on the header line
     missing = [c for c in DOJ_COLUMNS if c not in names]
@@ -131,13 +144,14 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
     as it is parsed, so memory stays near the size of the result, not of the file.
     """
     name = path.name
+    _check_text_file(path)
     first = _first_line(path)
     has_header = looks_like_header(first)
     if has_header or looks_like_other_header(first):
         check_header(first, name)
-    ok = (pl.col("n_fields") == N_COLUMNS) & ~pl.col("bad_quotes") & pl.col("line").is_not_null()
+    ok = (pl.col("n_fields") == N_COLUMNS) & ~pl.col("bad_quotes") & ~pl.col("bad_chars") & pl.col("line").is_not_null()
     shape = (_scan_lines(path).with_columns(_structure_exprs())
-             .select("source_line", ok.fill_null(False).alias("ok"), "n_fields", "bad_quotes",
+             .select("source_line", ok.fill_null(False).alias("ok"), "n_fields", "bad_quotes", "bad_chars",
                      # cheap per-line signals for the import report, taken while the line is at hand
                      pl.col("line").str.contains(r" ,|, |^ | $").fill_null(False).alias("q_padded"),
                      pl.col("line").str.contains(r"(?:^|,)\s*NULL\s*(?:,|$)").fill_null(False).alias("q_null_placeholder"))
@@ -149,7 +163,7 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
         shape = shape.slice(1)
     _check_cancel(cancel)
     good = shape.filter(pl.col("ok")).select("source_line", "q_padded", "q_null_placeholder")
-    bad = shape.filter(~pl.col("ok")).select("source_line", "n_fields", "bad_quotes")
+    bad = shape.filter(~pl.col("ok")).select("source_line", "n_fields", "bad_quotes", "bad_chars")
 
     if good.height == 0 and bad.height:
         # Nothing fits: one message for the whole file rather than a rejection per line.
@@ -170,8 +184,11 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
     frames, pos = [], 0
     size = max(path.stat().st_size, 1)
     for batch, n_lines, done in _iter_batches(path, skip, bad_text, cancel):
-        frame = _parse(batch, columns)
-        if frame.height != n_lines:  # never mis-number silently
+        try:
+            frame = _parse(batch, columns)
+        except pl.exceptions.PolarsError:  # the line check passed something the parser cannot split
+            frame = None
+        if frame is None or frame.height != n_lines:  # never mis-number silently
             raise InputError(f"{name}: the file could not be split into records reliably; check its line endings")
         frame = frame.with_columns(good.slice(pos, n_lines).get_columns())
         pos += n_lines
@@ -203,7 +220,32 @@ def _first_line(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(64 * 1024)
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    return text.splitlines()[0] if text.strip() else ""
+    # the first physical line as the reader numbers it: only \n ends a line (str.splitlines
+    # would also cut at form feeds, \x1c-\x1e, U+2028...)
+    return text.split("\n", 1)[0].rstrip("\r") if text.strip() else ""
+
+
+# Bytes of text; anything else in more than 1% of the head (NUL, other controls) means binary.
+_TEXT_BYTES = bytes([9, 10, 12, 13]) + bytes(range(32, 127)) + bytes(range(128, 256))
+_BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x1f\x8b", b"%PDF", b"7z\xbc\xaf", b"Rar!")
+
+
+def _check_text_file(path: Path) -> None:
+    """Refuse, with a reason, files the line reader would misread rather than reject."""
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    name = path.name
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{name}: the file is UTF-16 text; a DOJ extract is plain text (ASCII or UTF-8) - "
+                         "save or request it as UTF-8")
+    if head.startswith(_BINARY_SIGNATURES) or len(head.translate(None, _TEXT_BYTES)) > len(head) // 100:
+        raise InputError(f"{name}: this is a spreadsheet, archive or other binary file (or UTF-16 text), "
+                         "not a DOJ extract; the extract is a text file of comma-separated values")
+    bare_cr = head.count(b"\r") - head.count(b"\r\n")
+    if bare_cr > 1 and bare_cr > head.count(b"\n"):
+        # the records would be one line to the reader (only \n ends a line), rejected together
+        raise InputError(f"{name}: lines end with a carriage return only (old Mac style); "
+                         "save the extract with Windows or Unix line ends")
 
 
 _BATCH_BYTES = 64 * 1024 * 1024
@@ -287,20 +329,23 @@ def _diagnose(bad: pl.DataFrame, text: dict[int, str], name: str) -> tuple[list[
     rows = bad.rows()
     i = 0
     while i < len(rows):
-        line_no, n_fields, bad_quotes = rows[i]
+        line_no, n_fields, bad_quotes, bad_chars = rows[i]
         line = text.get(line_no, "")
         if line.strip() == "":
             blank += 1
             i += 1
             continue
         nxt = rows[i + 1][0] if i + 1 < len(rows) else None
-        if line.count('"') % 2 == 1 and nxt == line_no + 1 and text.get(nxt):
+        if (line.count('"') % 2 == 1 and nxt == line_no + 1 and text.get(nxt)
+                and not bad_chars and not rows[i + 1][3]):
             joined = line + "\n" + text[nxt]
             if joined.count('"') % 2 == 0 and len(_split(joined)) == N_COLUMNS:
                 rescued.append((line_no, joined))
                 i += 2
                 continue
-        if bad_quotes:
+        if bad_chars:
+            reason = "contains a NUL or separator control character (damaged or binary data)"
+        elif bad_quotes:
             reason = "stray or unbalanced double quote (bad quoting)"
         else:
             reason = f"has {n_fields} fields, expected {N_COLUMNS}"

@@ -44,10 +44,15 @@ WARNINGS = {
     "q_possible_duplicate_person": "two DOJ subject ids with the same name and date of birth (never merged)",
 }
 
-# Files that would not fit in memory are refused up front rather than dying mid-import. The
-# DOJ reader + screening peaks at about 3x the file size (benchmarks/screen.py: 1M rows, 530 MB),
-# and the import may plan on three quarters of the computer's physical memory.
-MEMORY_PER_FILE_BYTE = 3
+# Files that would not fit in memory are refused up front rather than dying mid-import. Peak
+# memory measured per byte of input (docs/security.md): a DOJ extract, read and screened, 2.7-3.4x
+# (1M rows, 508 MiB -> 1.38-1.81 GB); a county CSV through a mapping 11.4x (600k rows, 85 MB -> 970 MB).
+# A workbook (packed) about 30x (30k rows, 1.7 MB -> 50 MB), and never more than its grid allows
+# (county_files.MAX_SHEET_CELLS). The import may plan on three quarters of the physical memory.
+MEMORY_PER_FILE_BYTE = 3.5        # DOJ extracts
+MEMORY_PER_CSV_BYTE = 12          # county CSV files
+MEMORY_PER_WORKBOOK_BYTE = 40
+MAX_WORKBOOK_MEMORY = 1536 * 1024**2
 MEMORY_SHARE = 0.75
 
 
@@ -140,7 +145,7 @@ def physical_memory() -> int | None:
 
 
 def max_import_bytes() -> int | None:
-    """The largest input (all files together) this computer imports comfortably; None if unknown."""
+    """The largest DOJ extract (all files together) this computer imports comfortably; None if unknown."""
     memory = physical_memory()
     return None if memory is None else int(memory * MEMORY_SHARE / MEMORY_PER_FILE_BYTE)
 
@@ -149,20 +154,31 @@ def _gb(n: float) -> str:
     return f"{n / 1024**3:.1f} GB"
 
 
-def check_fits_in_memory(paths: list[Path], sizes: list[int]) -> None:
+def memory_needed(path: Path, size: int, mapping=None) -> int:
+    """About how much memory importing this file takes at its peak (reads at most its first 64 KB)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
+    if mapping is not None and size and not is_doj_extract(path):
+        return size * MEMORY_PER_CSV_BYTE
+    return int(size * MEMORY_PER_FILE_BYTE)
+
+
+def check_fits_in_memory(paths: list[Path], sizes: list[int], mapping=None) -> None:
     """Refuse up front, saying why, an input this computer's memory cannot hold while importing."""
-    limit = max_import_bytes()
-    total = sum(sizes)
-    if limit is None or total <= limit:
+    memory = physical_memory()
+    if memory is None:
+        return  # unknown: nothing is refused on a guess
+    usable = memory * MEMORY_SHARE
+    need = sum(memory_needed(p, n, mapping) for p, n in zip(paths, sizes))
+    if need <= usable:
         return
-    memory = physical_memory() or 0
-    need = total * MEMORY_PER_FILE_BYTE
+    total = sum(sizes)
     what = f"{paths[0].name} ({_gb(total)})" if len(paths) == 1 else \
         f"{', '.join(p.name for p in paths[:3])}{' ...' if len(paths) > 3 else ''} ({len(paths)} files, {_gb(total)} together)"
     raise InputError(
-        f"{what}: too large to import on this computer: importing needs about {MEMORY_PER_FILE_BYTE} times "
-        f"the size in memory ({_gb(need)}) and this computer has {_gb(memory)}; split the extract "
-        f"(by county or date range) into parts under {_gb(limit)} and import them one at a time"
+        f"{what}: too large to import on this computer: importing it needs about {_gb(need)} of memory "
+        f"and this computer has {_gb(memory)}; split the extract (by county or date range) into parts "
+        f"under {_gb(total * usable / need)} and import them one at a time"
     )
 
 
@@ -173,7 +189,7 @@ def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, prog
     if not paths:
         raise InputError("choose at least one file to import")
     sizes = [p.stat().st_size for p in paths]
-    check_fits_in_memory(paths, sizes)  # before any file is read
+    check_fits_in_memory(paths, sizes, mapping)  # before any file is read
     for i, (path, size) in enumerate(zip(paths, sizes)):
         if progress:
             progress(i / max(len(paths), 1) * 0.9, f"Reading {path.name}")
