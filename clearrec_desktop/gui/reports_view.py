@@ -23,7 +23,7 @@ from ..core.exports import (
 )
 from .models import Column, FrameModel
 from .session import Session
-from .views import configure_table, esc, task_failed
+from .views import configure_table, esc, paint_chart_frame, task_failed
 
 PEOPLE_SHORT = ["With some relief", "Left with no felony", "Left with no conviction", "None in the last 7 years"]
 
@@ -133,21 +133,8 @@ class GroupedBarChart(QWidget):
         pal = self.palette()
         fm = self.fontMetrics()
         text_color = pal.color(QPalette.ColorRole.WindowText)
-        font = painter.font()
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(text_color)
         title_h = fm.height() + 10
-        painter.drawText(0, 0, self.width(), title_h, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         self._title)
-        font.setBold(False)
-        painter.setFont(font)
-        if self.hasFocus():
-            painter.setPen(pal.color(QPalette.ColorRole.Highlight))
-            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        if not self._categories:
-            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(0, title_h, self.width(), fm.height(), Qt.AlignmentFlag.AlignLeft, "no data")
+        if not paint_chart_frame(self, painter, self._title, title_h, bool(self._categories)):
             painter.end()
             return
         colors = self._colors()

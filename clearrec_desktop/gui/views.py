@@ -93,6 +93,26 @@ def task_failed(parent: QWidget, message: str, details: str) -> None:
 
 # -- a small bar chart ---------------------------------------------------------------------------
 
+
+def paint_chart_frame(widget: QWidget, painter: QPainter, title: str, title_h: int, has_data: bool) -> bool:
+    """The part every chart shares: its bold title, a focus frame, and "no data" when empty.
+    Returns whether there is anything to draw below the title."""
+    pal = widget.palette()
+    font = painter.font()
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(pal.color(QPalette.ColorRole.WindowText))
+    painter.drawText(0, 0, widget.width(), title_h, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title)
+    font.setBold(False)
+    painter.setFont(font)
+    if widget.hasFocus():
+        painter.setPen(pal.color(QPalette.ColorRole.Highlight))
+        painter.drawRect(widget.rect().adjusted(0, 0, -1, -1))
+    if not has_data:
+        painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(0, title_h, widget.width(), widget.fontMetrics().height() + 6, Qt.AlignmentFlag.AlignLeft, "no data")
+    return has_data
+
 class BarChart(QWidget):
     """Horizontal bars with labels and counts, painted from the palette (light or dark)."""
 
@@ -134,20 +154,7 @@ class BarChart(QWidget):
         pal = self.palette()
         fm = self.fontMetrics()
         rh = self._row_height()
-        font = painter.font()
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(pal.color(QPalette.ColorRole.WindowText))
-        painter.drawText(0, 0, self.width(), rh, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         self._title)
-        font.setBold(False)
-        painter.setFont(font)
-        if self.hasFocus():
-            painter.setPen(pal.color(QPalette.ColorRole.Highlight))
-            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        if not self._items:
-            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(0, rh, self.width(), rh, Qt.AlignmentFlag.AlignLeft, "no data")
+        if not paint_chart_frame(self, painter, self._title, rh, bool(self._items)):
             return
         label_w = min(max(self.label_width, self.needed_label_width()), self.width() // 2)
         value_w = max(fm.horizontalAdvance(f"{v:,}") for _, v in self._items) + 10
