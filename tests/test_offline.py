@@ -58,3 +58,16 @@ def test_cli_installs_the_guard(tmp_path, monkeypatch):
     assert offline._installed
     with pytest.raises(offline.NetworkRefused):
         socket.getaddrinfo("localhost", 80)
+
+
+def test_unexpected_error_details_hold_no_message():
+    from clearrec_desktop.core.errors import safe_details
+    try:
+        try:
+            raise ValueError("could not parse DOE,JANE 19700101")
+        except ValueError as inner:
+            raise RuntimeError("while reading A1234567") from inner
+    except RuntimeError as exc:
+        text = safe_details(exc)
+    assert "ValueError" in text and "RuntimeError" in text and "test_offline.py" in text
+    assert "DOE" not in text and "19700101" not in text and "A1234567" not in text

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from pathlib import Path
+
+from ..core.errors import safe_details
 
 APP_NAME = "ClearRec Desktop"
 ORG_NAME = "ClearRec"
@@ -63,6 +64,7 @@ def follow_color_scheme(app) -> None:
         app._clearrec_scheme_hooked = True
 
 
+
 def install_excepthook() -> None:
     """Show unexpected errors in a dialog with a copyable message instead of crashing."""
     previous = sys.excepthook
@@ -75,11 +77,12 @@ def install_excepthook() -> None:
 
         from .dialogs import ErrorDialog
 
-        details = "".join(traceback.format_exception(exc_type, exc, tb))
         if QApplication.instance() is None:
             previous(exc_type, exc, tb)
             return
-        ErrorDialog.show_error(None, f"Something went wrong: {exc_type.__name__}: {exc}", details)
+        # the message of an unexpected error can quote record data: show where, not what
+        ErrorDialog.show_error(None, f"Something went wrong ({exc_type.__name__}). The details below show where; "
+                                     "they hold no record data and can be sent to support.", safe_details(exc))
 
     sys.excepthook = hook
 

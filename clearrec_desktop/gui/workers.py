@@ -10,12 +10,11 @@ single writer, and the window disables what would start a second one.
 from __future__ import annotations
 
 import threading
-import traceback
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.errors import Cancelled, InputError
+from ..core.errors import Cancelled, InputError, safe_details
 
 # Every thread started here, so tests (and shutdown) can check none is left running.
 _THREADS: "set[QThread]" = set()
@@ -61,7 +60,8 @@ class _Worker(QObject):
         except InputError as exc:
             self.failed.emit(str(exc), "")
         except Exception as exc:  # shown in the error dialog, never swallowed
-            self.failed.emit(f"{self._title} failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+            # an unexpected error's message can quote record data: only its type and where
+            self.failed.emit(f"{self._title} failed ({type(exc).__name__}); the details show where.", safe_details(exc))
         else:
             self.succeeded.emit(result)
         finally:
