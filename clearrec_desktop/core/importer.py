@@ -19,7 +19,7 @@ import polars as pl
 from . import doj
 from .errors import Cancelled, InputError
 from .normalise import (
-    CANNABIS_SECTIONS, canonical_section, comment_cannabis_section, comment_charge_text,
+    CANNABIS_SECTIONS, canonical_section, clean, comment_cannabis_section, comment_charge_text,
     county_expr, date_and_quality, level_expr, name_key, parse_offence,
 )
 from .safety import local_path
@@ -250,16 +250,11 @@ def via_unique(df: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.Da
     NULL placeholders as nulls; the join uses the raw keys.
     """
     raw = df.select(keys).unique()
-    work = raw.with_columns([_clean_fast(k) for k in keys if raw.schema[k] == pl.String]).with_columns(exprs)
+    work = raw.with_columns([clean(k) for k in keys if raw.schema[k] == pl.String]).with_columns(exprs)
     added = [c for c in work.columns if c not in keys]
     table = raw.with_columns(work.select(added).get_columns())
     looked_up = df.select(keys).join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
     return df.with_columns(looked_up.select(added).get_columns())
-
-
-def _clean_fast(col: str) -> pl.Expr:
-    s = pl.col(col).str.strip_chars()
-    return pl.when(s.is_in(["", "NULL", "Null", "null", "N/A", "NONE"])).then(None).otherwise(s).alias(col)
 
 
 # High-cardinality columns are trimmed row by row; everything else is cleaned per distinct value.
@@ -268,7 +263,7 @@ _ROW_CLEANED = ["SUBJECT_ID", "CII_NUMBER", "PRI_NAME", "CNT_ORDER", "OFN", "FE_
 
 def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
     """Raw DOJ string columns -> the internal schema."""
-    df = raw.with_columns([_clean_fast(c) for c in _ROW_CLEANED])
+    df = raw.with_columns([clean(c) for c in _ROW_CLEANED])
     if "q_padded" not in df.columns:
         df = df.with_columns(pl.lit(False).alias("q_padded"), pl.lit(False).alias("q_null_placeholder"))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import polars as pl
 
 CANNABIS_SECTIONS = ("11357", "11358", "11359", "11360")
-NULLS = ("", "NULL", "N/A", "NONE")
 
 _CODES = r"H\s*&\s*S|HSC|HS|PC|VC|BP|B\s*&\s*P|WIC|WI|GC|CCR|FG|RT|PRC|CC"
 # The offence text: optional code letters, the section number (11357, 11357.5, 211360...),
@@ -34,7 +33,7 @@ _CANNABIS_IN_TEXT_RE = r"(?:^|[^0-9.])(1135[7-9]|11360)(?:[^0-9.]|$)"
 def clean(col: str) -> pl.Expr:
     """Trim padding and turn placeholders such as ``NULL  `` into nulls."""
     s = pl.col(col).str.strip_chars()
-    return pl.when(s.str.to_uppercase().is_in(NULLS)).then(None).otherwise(s)
+    return pl.when(s.is_in(["", "NULL", "Null", "null", "N/A", "NONE"])).then(None).otherwise(s).alias(col)
 
 
 def date_and_quality(expr: pl.Expr, name: str) -> list[pl.Expr]:
@@ -119,20 +118,6 @@ def normalise_county(name: str) -> str:
 def name_key(expr: pl.Expr) -> pl.Expr:
     """Name compared for possible duplicate people: letters only, upper case."""
     return expr.str.to_uppercase().str.replace_all(r"[^A-Z]", "")
-
-
-def sentence_days(length: pl.Expr, unit: pl.Expr) -> pl.Expr:
-    """Approximate days, only for choosing the longest part; end dates use calendar offsets."""
-    u = unit.str.to_uppercase().str.slice(0, 1)
-    factor = pl.when(u == "D").then(1.0).when(u == "M").then(30.44).when(u == "Y").then(365.25).otherwise(None)
-    return (length * factor)
-
-
-def sentence_offset(length: pl.Expr, unit: pl.Expr) -> pl.Expr:
-    """Calendar offset string for ``dt.offset_by``: 90 D -> '90d', 3 Y -> '3y', 18 M -> '18mo'."""
-    u = unit.str.to_uppercase().str.slice(0, 1)
-    suffix = pl.when(u == "D").then(pl.lit("d")).when(u == "M").then(pl.lit("mo")).when(u == "Y").then(pl.lit("y"))
-    return pl.concat_str([length.cast(pl.String), suffix])
 
 
 def comment_cannabis_section(comment: pl.Expr) -> pl.Expr:
