@@ -15,7 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from clearrec_desktop.core import documents as d
+from clearrec_desktop.core.outputs import court_update, filing
+from clearrec_desktop.core.outputs import packet as outputs_packet
 
 REMEDIES = [
     ("HS 11357(a)", "11357(A) HS", "M", "dismiss", "dismiss_and_seal", "HS 11361.8(e)-(f) | HS 11362.1"),
@@ -59,22 +60,22 @@ def synthetic_results(rows: int, seed: int = 1) -> pl.DataFrame:
                     "reasons": f"Remedy table [{cites.split(' | ')[0]}]", "rules": "remedy", "citations": cites,
                     "evidence": "extract.dat:2", "flags": "",
                 })
-    return pl.DataFrame(out, schema={c: pl.String for c in d.RESULTS_COLUMNS})
+    return pl.DataFrame(out, schema={c: pl.String for c in filing.RESULTS_COLUMNS})
 
 
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     cases = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000
-    office = d.Office(district_attorney="Jane Q. Prosecutor", state_bar_number="123456",
+    office = filing.Office(district_attorney="Jane Q. Prosecutor", state_bar_number="123456",
                       office="Office of the District Attorney", address="901 G Street\nSacramento, CA 95814",
                       phone="(916) 555-0100", email="relief@da.example.gov",
                       court="Superior Court of the State of California", county="SACRAMENTO")
 
     results = synthetic_results(rows)
     t0 = time.perf_counter()
-    selection = d.select_for_filing(results)
+    selection = filing.select_for_filing(results)
     t1 = time.perf_counter()
-    packet = d.build_packet(selection, office, as_of=date(2026, 11, 1),
+    packet = outputs_packet.build_packet(selection, office, as_of=date(2026, 11, 1),
                             source_description=["File extract.dat (synthetic)"], audit_head="0" * 64)
     t2 = time.perf_counter()
     print(f"select_for_filing, {rows:,} rows: {t1 - t0:.2f} s")
@@ -84,17 +85,17 @@ def main() -> None:
     # Per-case: the first `cases` court cases of a fresh selection.
     granted = selection.granted
     keys = granted.select("courthouse", "court_case_number", "subject_id").unique(maintain_order=True).head(cases)
-    few = d.Selection(granted.join(keys, on=["courthouse", "court_case_number", "subject_id"], how="semi"),
+    few = filing.Selection(granted.join(keys, on=["courthouse", "court_case_number", "subject_id"], how="semi"),
                       selection.challenged.head(0), selection.left_out.head(0))
     t3 = time.perf_counter()
-    per_case = d.build_per_case(few, office)
+    per_case = outputs_packet.build_per_case(few, office)
     t4 = time.perf_counter()
     print(f"per-case motions, {keys.height:,} court cases: {t4 - t3:.2f} s ({len(per_case) / 1e6:.1f} MB)  "
           f"[target < 30 s]")
 
     with tempfile.TemporaryDirectory() as tmp:  # synthetic rows only
         t5 = time.perf_counter()
-        csv_path, xlsx_path = d.write_court_update(selection, Path(tmp) / "u.csv", Path(tmp) / "u.xlsx")
+        csv_path, xlsx_path = court_update.write_court_update(selection, Path(tmp) / "u.csv", Path(tmp) / "u.xlsx")
         t6 = time.perf_counter()
         size = xlsx_path.stat().st_size
     print(f"court update CSV + XLSX, {rows:,} rows: {t6 - t5:.2f} s (XLSX {size / 1e6:.1f} MB)")

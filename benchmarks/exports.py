@@ -23,8 +23,8 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clearrec_desktop.core import exports  # noqa: E402
-from clearrec_desktop.core.doj import DOJ_COLUMNS  # noqa: E402
+from clearrec_desktop.core.ingest.doj import DOJ_COLUMNS  # noqa: E402
+from clearrec_desktop.core.outputs import doj_layout, workbook  # noqa: E402
 
 OUTCOMES = ["dismiss", "reduce", "review", "ineligible"]
 RELIEF = ["dismiss_and_seal", "reduce_to_misdemeanor", None, None]
@@ -131,10 +131,10 @@ def child(kind: str, rows: int, folder: Path) -> None:
     rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t1 = time.perf_counter()
     if kind == "xlsx":
-        out = exports.write_workbook(results, summary, folder / "bench.xlsx")
+        out = workbook.write_workbook(results, summary, folder / "bench.xlsx")
         what = f"Excel workbook, {rows:,} results"
     else:
-        out = exports.write_doj_results(raw, results, folder / "bench-doj.csv")
+        out = doj_layout.write_doj_results(raw, results, folder / "bench-doj.csv")
         what = f"DOJ layout, {raw.height:,} rows ({rows:,} results)"
     took = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

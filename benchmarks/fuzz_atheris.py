@@ -1,4 +1,4 @@
-"""Coverage-guided fuzzing of the importers with atheris (optional; deeper than tests/test_fuzz.py).
+"""Coverage-guided fuzzing of the importers with atheris (optional; deeper than tests/core/ingest/test_fuzz.py).
 
 atheris is not a test dependency; install it into the venv first (wheels for Linux and macOS):
 
@@ -31,11 +31,12 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["clearrec_desktop"]):
-    from clearrec_desktop.core import county_files, demo, importer, offline
+    from clearrec_desktop.core import demo, offline
     from clearrec_desktop.core.errors import InputError
+    from clearrec_desktop.core.ingest import county_mapping, importer
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPING = county_files.load_mapping(ROOT / "resources" / "mappings" / "example-cms.toml")
+MAPPING = county_mapping.load_mapping(ROOT / "resources" / "mappings" / "example-cms.toml")
 SUFFIX = {"doj": ".dat", "csv": ".csv", "xlsx": ".xlsx"}
 
 

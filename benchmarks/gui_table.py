@@ -93,21 +93,21 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    import clearrec_desktop.gui  # noqa: F401  (the PySide6 refcount guard)
     from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from clearrec_desktop.core.importer import ImportReport
+    import clearrec_desktop.gui  # noqa: F401  (the PySide6 refcount guard)
+    from clearrec_desktop.core.ingest.report import ImportReport
     from clearrec_desktop.gui.models import DISPLAY_ROLE, review_filter, review_frame
     from clearrec_desktop.gui.session import RunState, Session
-    from clearrec_desktop.gui.views import ReviewView
+    from clearrec_desktop.gui.views.review import ReviewView
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     figures: list = []
     print(f"{args.rows:,} results, Qt platform {app.platformName()}, polars {pl.__version__}", flush=True)
     results = timed("generate synthetic results (not part of the app)", lambda: synthetic_results(args.rows), [])
-    from clearrec_desktop.core.screening import RESULT_COLUMNS
+    from clearrec_desktop.core.screen.screening import RESULT_COLUMNS
 
     missing = set(RESULT_COLUMNS) - set(results.columns)
     assert not missing, f"synthetic results lack {missing}"

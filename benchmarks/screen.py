@@ -28,7 +28,8 @@ if mode == "bare":
     rows = df.height
 else:
     from datetime import date
-    from clearrec_desktop.core import pipeline, profiles
+    from clearrec_desktop.core import pipeline
+    from clearrec_desktop.core.screen import profiles
     run = pipeline.run_screen([path], county="SACRAMENTO", as_of=date(2026, 11, 1), profile=profiles.load_profile())
     pipeline.write_outputs(run, out)
     rows = run.rows.height

@@ -35,7 +35,8 @@ def _options(pairs: list[str] | None) -> dict:
 
 
 def cmd_screen(a) -> int:
-    from .core import pipeline, profiles
+    from .core import pipeline
+    from .core.screen import profiles
 
     profile = profiles.load_profile(a.profile, options=_options(a.profile_option))
     mapping = Path(a.mapping) if a.mapping else None
@@ -62,7 +63,7 @@ def cmd_screen(a) -> int:
 
 
 def cmd_profiles(a) -> int:
-    from .core import profiles
+    from .core.screen import profiles
 
     for p in profiles.list_profiles():
         print(f"{p.id:<22} {p.title}")
@@ -70,7 +71,7 @@ def cmd_profiles(a) -> int:
 
 
 def cmd_explain(a) -> int:
-    from .core import profiles
+    from .core.screen import profiles
 
     if a.vocabulary:
         for name, pred in profiles.PREDICATES.items():
@@ -95,9 +96,9 @@ def cmd_demo(a) -> int:
 
 
 def cmd_documents(a) -> int:
-    from .core import documents
+    from .core.outputs import packet
 
-    paths = documents.build_documents(Path(a.screen_out), Path(a.office), Path(a.out),
+    paths = packet.build_documents(Path(a.screen_out), Path(a.office), Path(a.out),
                                       per_case=a.per_case, by_courthouse=a.by_courthouse)
     for p in paths:
         print(p)
@@ -105,7 +106,7 @@ def cmd_documents(a) -> int:
 
 
 def cmd_export(a) -> int:
-    from .core import exports
+    from .core.outputs import exports
 
     if not (a.xlsx or a.doj_results or a.impact_report):
         raise InputError("choose at least one of --xlsx, --doj-results, --impact-report")
@@ -118,13 +119,13 @@ def cmd_export(a) -> int:
 
 
 def cmd_audit_verify(a) -> int:
-    from .core import workspace
+    from .core.workspace import store
 
     passphrase = os.environ.get("CLEARREC_PASSPHRASE")
     if passphrase is None:
         import getpass
         passphrase = getpass.getpass("Workspace passphrase: ")
-    ok, bad_seq, message = workspace.verify_workspace_audit(Path(a.workspace), passphrase)
+    ok, bad_seq, message = store.verify_workspace_audit(Path(a.workspace), passphrase)
     print(message)
     return 0 if ok else 3
 

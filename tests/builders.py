@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from clearrec_desktop.core.doj import DOJ_COLUMNS
+from clearrec_desktop.core.ingest.doj import DOJ_COLUMNS
 
 SEPARATORS = ("REQ_SEG_SEP", "PII_SEG_SEP", "PDR_SEG_SEP", "CYC_SEG_SEP", "STP_SEG_SEP", "CNT_SEG_SEP",
               "SENT_SEG_SEP", "END_OF_REC")

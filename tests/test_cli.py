@@ -7,14 +7,13 @@ import hashlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
-
 from builders import Person, line_of, write_extract
+
 from clearrec_desktop.cli import main
-from clearrec_desktop.core import summary as summary_mod
+from clearrec_desktop.core.screen import summary
 
 REQUIRED = ["source_file", "source_line", "subject_id", "cii_number", "name", "dob", "court_case_number", "courthouse",
             "conviction_date", "code_section", "code_section_original", "level", "outcome", "relief_track", "reasons",
@@ -81,7 +80,7 @@ def test_summary_people_figures_by_hand(tmp_path, extract, capsys):
 
 
 def test_suppression_rule():
-    assert [summary_mod.suppress(n) for n in (0, 1, 10, 11, 250)] == [0, "<11", "<11", 11, 250]
+    assert [summary.suppress(n) for n in (0, 1, 10, 11, 250)] == [0, "<11", "<11", 11, 250]
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -30,11 +30,15 @@ import pytest
 from pypdf import PdfReader
 
 from clearrec_desktop import cli
-from clearrec_desktop.core import demo, documents, exports, importer, pipeline, profiles, screening
-from clearrec_desktop.core.doj import DOJ_COLUMNS
+from clearrec_desktop.core import demo, pipeline
 from clearrec_desktop.core.errors import InputError
+from clearrec_desktop.core.ingest import importer
+from clearrec_desktop.core.ingest import report as ingest_report
+from clearrec_desktop.core.ingest.doj import DOJ_COLUMNS
+from clearrec_desktop.core.outputs import exports, filing, packet, run_folder, workbook
 from clearrec_desktop.core.safety import resource_path
-from clearrec_desktop.core.workspace import Workspace
+from clearrec_desktop.core.screen import profiles, screening
+from clearrec_desktop.core.workspace.store import Workspace
 
 PASS = "correct horse battery"
 AS_OF = date(2026, 11, 1)
@@ -98,7 +102,7 @@ def write_fake_extract(path: Path, rows: int = 1500, seed: int = 11) -> FakePeop
                       [f"900-77-{k:04d}" for k in range(n)])
 
 
-def store_in_workspace(ws: Workspace, rows: pl.DataFrame, report: importer.ImportReport,
+def store_in_workspace(ws: Workspace, rows: pl.DataFrame, report: ingest_report.ImportReport,
                        run: pipeline.ScreenRun) -> tuple[list[int], int]:
     """As the desktop app stores an import and its run (gui/session.py)."""
     ids = []
@@ -276,7 +280,7 @@ def test_no_record_data_in_logs_stderr_or_exception_messages(tmp_path, monkeypat
         ws.set_office({"district_attorney": "Jordan A. Example", "county": "Sacramento"})
         decisions = ws.current_decisions()
         head = ws.audit_head()
-        documents.build_documents(out, OFFICE, tmp_path / "docs2", decisions=decisions, audit_head=head)
+        packet.build_documents(out, OFFICE, tmp_path / "docs2", decisions=decisions, audit_head=head)
         exports.export_from_dir(out, xlsx=tmp_path / "r2.xlsx", decisions=decisions, audit_head=head)
         ws.log_event("export", {"files": 2})
 
@@ -353,8 +357,15 @@ FLOW_CHILD = textwrap.dedent(
     sys.addaudithook(lambda event, args: seen.append(event) if event.startswith(NETWORK) else None)
 
     import polars as pl
-    from clearrec_desktop.core import documents, exports, offline, pipeline, profiles
-    from clearrec_desktop.core.workspace import Workspace
+    from clearrec_desktop.core import offline
+    from clearrec_desktop.core import pipeline
+    from clearrec_desktop.core.outputs import exports
+    from clearrec_desktop.core.outputs import filing
+    from clearrec_desktop.core.outputs import packet
+    from clearrec_desktop.core.outputs import run_folder
+    from clearrec_desktop.core.outputs import workbook
+    from clearrec_desktop.core.screen import profiles, screening
+    from clearrec_desktop.core.workspace.store import Workspace
     offline.install_guard()
 
     extract, office, wpath, chosen = map(Path, sys.argv[1:5])
@@ -376,7 +387,7 @@ FLOW_CHILD = textwrap.dedent(
     ws.add_note("called the court", conviction_id=ids[21])
     decisions, head = ws.current_decisions(), ws.audit_head()
     pipeline.write_outputs(run, chosen / "run")
-    documents.build_documents(chosen / "run", office, chosen / "documents", per_case=True, by_courthouse=True,
+    packet.build_documents(chosen / "run", office, chosen / "documents", per_case=True, by_courthouse=True,
                               decisions=decisions, audit_head=head)
     exports.export_from_dir(chosen / "run", xlsx=chosen / "review.xlsx", doj_results=chosen / "doj-results.dat",
                             impact_report=chosen / "impact.pdf", decisions=decisions, audit_head=head)
@@ -437,8 +448,10 @@ KILL_CHILD = textwrap.dedent(
     from datetime import date
     from pathlib import Path
     import polars as pl
-    from clearrec_desktop.core import pipeline, profiles
-    from clearrec_desktop.core.workspace import Workspace
+    from clearrec_desktop.core import pipeline
+    from clearrec_desktop.core.outputs import run_folder
+    from clearrec_desktop.core.screen import profiles, screening
+    from clearrec_desktop.core.workspace.store import Workspace
 
     path, extract, tag = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     ws = Workspace.open(path, os.environ["CLEARREC_TEST_PASSPHRASE"])
@@ -535,7 +548,7 @@ def test_audit_head_is_printed_on_documents_and_workbooks(tmp_path):
         ws.record_decision(ids[0], "accept")
         ws.record_decision(ids[1], "challenge", ground="public_safety", reason="pending case")
         head = ws.audit_head()
-        paths = documents.build_documents(tmp_path / "run", OFFICE, tmp_path / "docs", per_case=True,
+        paths = packet.build_documents(tmp_path / "run", OFFICE, tmp_path / "docs", per_case=True,
                                           decisions=ws.current_decisions(), audit_head=head)
         ws.log_event("document", {"files": len(paths)})
         written = exports.export_from_dir(tmp_path / "run", xlsx=tmp_path / "review.xlsx",
@@ -591,20 +604,20 @@ def test_clearrec_audit_verify_names_the_first_altered_entry(tmp_path, monkeypat
 @pytest.mark.parametrize("url", ["https://example.invalid/x.dat", "file:///etc/passwd", "s3://bucket/key.csv",
                                  "\\\\server\\share\\x.dat", "//server/share/x.dat"])
 def test_urls_and_network_shares_are_refused_everywhere(url, tmp_path):
-    from clearrec_desktop.core import county_files
+    from clearrec_desktop.core.ingest import county_files, county_mapping
 
     good_run = tmp_path / "run"
     calls = [
         lambda: importer.import_files([url]),
         lambda: importer.import_files([url], mapping={"court_case_number": "a", "conviction_date": "b",
                                                       "code_section": "c", "county": "d", "subject_id": "e"}),
-        lambda: county_files.load_mapping(url),
+        lambda: county_mapping.load_mapping(url),
         lambda: county_files.preview(url),
-        lambda: pipeline.read_screen_output(url),
-        lambda: documents.load_office(url),
-        lambda: documents.build_documents(url, OFFICE, tmp_path / "d"),
-        lambda: documents.build_documents(good_run, OFFICE, url),
-        lambda: exports.write_workbook(pl.DataFrame({"conviction_id": ["a"], "outcome": ["dismiss"]}), {}, url),
+        lambda: run_folder.read_screen_output(url),
+        lambda: filing.load_office(url),
+        lambda: packet.build_documents(url, OFFICE, tmp_path / "d"),
+        lambda: packet.build_documents(good_run, OFFICE, url),
+        lambda: workbook.write_workbook(pl.DataFrame({"conviction_id": ["a"], "outcome": ["dismiss"]}), {}, url),
         lambda: exports.export_from_dir(url, xlsx=tmp_path / "x.xlsx"),
         lambda: Workspace.create(url, PASS),
         lambda: Workspace.open(url, PASS),

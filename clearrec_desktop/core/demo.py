@@ -24,8 +24,9 @@ import random
 from datetime import date
 from pathlib import Path
 
-from clearrec_desktop.core.doj import DOJ_COLUMNS as _COLUMNS
 from clearrec_desktop.core.errors import InputError
+
+from ..core.ingest.doj import DOJ_COLUMNS as _COLUMNS
 
 __all__ = ["write_demo_extract", "INJECTED_KEYS", "PAD_COLUMNS", "CA_COUNTIES"]
 

@@ -6,8 +6,6 @@ that thread and ``cancel`` (a threading.Event) is checked between stages.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -16,10 +14,11 @@ from pathlib import Path
 import polars as pl
 
 from .. import __version__
-from . import importer, profiles, screening, summary
 from .errors import Cancelled, InputError
-from .normalise import normalise_county
-from .safety import local_path
+from .ingest import importer
+from .ingest.normalise import normalise_county
+from .ingest.report import ImportReport
+from .screen import profiles, screening, summary
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 class ScreenRun:
     rows: pl.DataFrame
     results: pl.DataFrame
-    report: importer.ImportReport
+    report: ImportReport
     summary: dict
     profile: profiles.Profile
     county: str
@@ -39,7 +38,7 @@ def _noop(fraction: float, message: str) -> None:
     pass
 
 
-def check_county(county: str, report: importer.ImportReport) -> str:
+def check_county(county: str, report: ImportReport) -> str:
     key = normalise_county(county or "")
     present = {c for c in report.rows_by_county if c}
     if not key:
@@ -54,7 +53,7 @@ def import_only(files, *, mapping=None, progress=_noop, cancel=None):
     return importer.import_files(files, mapping=mapping, cancel=cancel, progress=progress)
 
 
-def screen_rows(rows: pl.DataFrame, report: importer.ImportReport, *, county: str, as_of: date,
+def screen_rows(rows: pl.DataFrame, report: ImportReport, *, county: str, as_of: date,
                 profile: profiles.Profile, progress=_noop, cancel=None) -> ScreenRun:
     """Screen already imported rows (the GUI re-screens with another profile or date this way)."""
     key = check_county(county, report)
@@ -82,57 +81,8 @@ def run_screen(files, *, county: str, as_of: date, profile: profiles.Profile | N
     return screen_rows(rows, report, county=county, as_of=as_of, profile=profile, progress=progress, cancel=cancel)
 
 
-def results_for_csv(results: pl.DataFrame) -> pl.DataFrame:
-    """Dates as ISO text so every spreadsheet and script reads them the same way."""
-    return results.with_columns([pl.col(c).dt.to_string("%Y-%m-%d") for c, t in results.schema.items() if t == pl.Date])
-
-
 def write_outputs(run: ScreenRun, out_dir: Path) -> dict[str, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "results": out_dir / "results.csv",
-        "rejected": out_dir / "rejected.csv",
-        "summary": out_dir / "summary.json",
-        "report": out_dir / "import-report.txt",
-        "report_json": out_dir / "import-report.json",
-    }
-    results_for_csv(run.results).write_csv(paths["results"])
-    with open(paths["rejected"], "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["source_file", "source_line", "reason"])
-        for r in run.report.rejected:
-            w.writerow([r["file"], r["line"], r["reason"]])
-    paths["summary"].write_text(json.dumps(run.summary, indent=2, default=str), encoding="utf-8")
-    paths["report"].write_text(run.report.to_text(), encoding="utf-8")
-    paths["report_json"].write_text(importer.report_json(run.report), encoding="utf-8")
-    return paths
+    """The output folder of `clearrec screen` (see outputs/run_folder.py)."""
+    from .outputs.run_folder import write_run_folder
 
-
-def read_screen_output(out_dir) -> tuple[pl.DataFrame, dict]:
-    """Read a `clearrec screen` output folder back: results.csv as text exactly as written
-    (count keys and CII numbers keep their zeros) and summary.json. Documents and exports
-    start here."""
-    d = local_path(out_dir, what="folder")
-    if not d.is_dir():
-        raise InputError(f"{d}: not a folder; give the screening output folder")
-    res_path, sum_path = d / "results.csv", d / "summary.json"
-    for p in (res_path, sum_path):
-        if not p.is_file():
-            raise InputError(f"{d}: no {p.name}; give a folder written by `clearrec screen`")
-    try:
-        summ = json.loads(sum_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{sum_path.name}: cannot be read as a screening summary ({type(exc).__name__})") from None
-    if not isinstance(summ, dict):
-        raise InputError(f"{sum_path.name}: not a screening summary")
-    missing = [k for k in ("county", "as_of", "profile", "inputs") if k not in summ]
-    if missing:
-        raise InputError(f"{sum_path.name}: not a screening summary (missing {', '.join(repr(k) for k in missing)})")
-    try:
-        date.fromisoformat(str(summ["as_of"]))
-        results = pl.read_csv(res_path, infer_schema=False, glob=False)
-    except ValueError:
-        raise InputError(f"{sum_path.name}: as_of is not an ISO date") from None
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{res_path.name}: cannot be read as a results file ({type(exc).__name__})") from None
-    return results, summ
+    return write_run_folder(run.results, run.report, run.summary, out_dir)

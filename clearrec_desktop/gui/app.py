@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from .selftest import run_self_test
 
-        return run_self_test()
+        return run_self_test(make_application())
 
     app = make_application()
     install_excepthook()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QTableV
 from ..core.errors import InputError
 from .dialogs import ErrorDialog
 from .models import FrameModel
-from .views import task_failed
+from .widgets.common import task_failed
 from .workers import Task
 
 

@@ -9,24 +9,41 @@ import polars as pl
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-    QMessageBox, QStackedWidget, QWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
 )
 
 from .. import __version__
 from ..core import demo as core_demo
-from ..core import pipeline, profiles
+from ..core import pipeline
 from ..core.errors import InputError
 from ..core.safety import resource_path
-from ..core.workspace import WrongPassphrase
+from ..core.screen import profiles
+from ..core.workspace.schema import WrongPassphrase
 from .dialogs import (
-    WORKSPACE_FILTER, ErrorDialog, NewWorkspaceDialog, PassphraseDialog, SettingsDialog,
+    WORKSPACE_FILTER,
+    ErrorDialog,
+    NewWorkspaceDialog,
+    PassphraseDialog,
+    SettingsDialog,
 )
-from .session import DEMO_AS_OF, DEMO_PASSPHRASE, Session
-from .documents_view import DocumentsView
 from .export_actions import ExportActions
-from .reports_view import ReportsView
-from .views import ActivityView, ImportView, OverviewView, PolicyView, ReviewView, task_failed
+from .session import DEMO_AS_OF, DEMO_PASSPHRASE, Session
+from .views.activity import ActivityView
+from .views.documents import DocumentsView
+from .views.import_view import ImportView
+from .views.overview import OverviewView
+from .views.policy import PolicyView
+from .views.reports import ReportsView
+from .views.review import ReviewView
+from .widgets.common import task_failed
 from .workers import Task
 
 MAX_RECENT = 8

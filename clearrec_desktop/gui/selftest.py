@@ -250,7 +250,7 @@ def _excel_export(ctx: Context) -> str:
 
 @register_step("reopen")
 def _reopen(ctx: Context) -> str:
-    from ..core.workspace import WrongPassphrase
+    from ..core.workspace.schema import WrongPassphrase
 
     window, path = ctx.window, ctx.data["workspace"]
     window.close_workspace()
@@ -291,14 +291,12 @@ def _quiet_benign_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
-def run_self_test(out=None, err=None) -> int:
+def run_self_test(app, out=None, err=None) -> int:
+    """Walk every view on ``app`` (the QApplication app.py made) and report each step."""
     out = out or sys.stdout
     err = err or sys.stderr
     from PySide6.QtCore import QSettings, qVersion
 
-    from .app import make_application
-
-    app = make_application()
     _quiet_benign_qt_messages()
     # Keep the user's window layout and recent files out of the test.
     with tempfile.TemporaryDirectory(prefix="clearrec-self-test-") as tmp:

@@ -21,10 +21,22 @@ import polars as pl
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from ..core import county_files, documents, exports, importer, pipeline, profiles
-from ..core.safety import local_path
+from ..core import pipeline
 from ..core.errors import Cancelled, InputError
-from ..core.workspace import DECISIONS, OFFICE_FIELDS, REVIEWER_SETTING, Workspace, requires_reason
+from ..core.ingest import county_files, county_mapping, importer, spreadsheets
+from ..core.ingest import report as ingest_report
+from ..core.outputs import common as outputs_common
+from ..core.outputs import court_update, doj_layout, impact_report, packet, workbook
+from ..core.outputs import filing as outputs_filing
+from ..core.safety import local_path
+from ..core.screen import profiles
+from ..core.workspace.schema import (
+    DECISIONS,
+    OFFICE_FIELDS,
+    REVIEWER_SETTING,
+    requires_reason,
+)
+from ..core.workspace.store import Workspace
 from . import pdfview
 from .workers import Task, TaskRunner
 
@@ -41,7 +53,7 @@ class RunState:
     run_id: int
     results: pl.DataFrame
     rows: pl.DataFrame
-    report: importer.ImportReport
+    report: ingest_report.ImportReport
     summary: dict
     profile_id: str
     profile_title: str
@@ -61,7 +73,7 @@ class PendingImport:
 
     paths: list[Path]
     rows: pl.DataFrame
-    report: importer.ImportReport
+    report: ingest_report.ImportReport
     mapping: dict | None = None
     elapsed: float = 0.0
     extra: dict = field(default_factory=dict)
@@ -81,9 +93,9 @@ def profile_from_text(profile_id: str, text: str) -> profiles.Profile:
         return profiles.bear_profile(json.loads(text), profile_id)
 
 
-def _file_report(d: dict) -> importer.FileReport:
-    names = {f.name for f in dataclasses.fields(importer.FileReport)}
-    return importer.FileReport(**{k: v for k, v in d.items() if k in names})
+def _file_report(d: dict) -> ingest_report.FileReport:
+    names = {f.name for f in dataclasses.fields(ingest_report.FileReport)}
+    return ingest_report.FileReport(**{k: v for k, v in d.items() if k in names})
 
 
 # -- functions run on the worker thread (no widgets, no Qt) ---------------------------------------
@@ -165,7 +177,7 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
         frames.append(ws.load_import_rows(import_id))
         file_reports.append(_file_report(imports[import_id]["report"]))
     rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    report = importer.build_report(rows, file_reports)
+    report = ingest_report.build_report(rows, file_reports)
     profile = profile_from_text(latest["profile_id"], latest["profile_text"])
     runs = ws.runs()
     state = RunState(
@@ -214,7 +226,7 @@ OFFICE_LABELS = {
     "county": "County",
     "public_defender": "Public Defender",
 }
-OFFICE_REQUIRED = documents.OFFICE_KEYS  # what every caption and signature block needs
+OFFICE_REQUIRED = outputs_filing.OFFICE_KEYS  # what every caption and signature block needs
 PREVIEW_PAGES = 4
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9 ()+\-./]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?$", re.IGNORECASE)
@@ -265,7 +277,7 @@ class DocumentRequest:
 
     results: pl.DataFrame
     decisions: pl.DataFrame
-    office: documents.Office
+    office: outputs_filing.Office
     summary: dict
     as_of: date
     profile_title: str
@@ -289,7 +301,7 @@ class DocumentSet:
     """Documents built in memory; nothing is written until the user saves them."""
 
     request: DocumentRequest
-    selection: documents.Selection
+    selection: outputs_filing.Selection
     counts: dict
     documents: list[BuiltDocument]
     update_files: tuple[str, ...]   # court update CSV and XLSX names; empty when nothing is filed
@@ -312,8 +324,8 @@ def _decisions_for(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFra
     return decisions.join(results.select("conviction_id"), on="conviction_id", how="semi")
 
 
-def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str | None) -> documents.Selection:
-    selection = documents.select_for_filing(results, _decisions_for(results, decisions))
+def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str | None) -> outputs_filing.Selection:
+    selection = outputs_filing.select_for_filing(results, _decisions_for(results, decisions))
     if courthouse:
         part = selection.for_courthouse(courthouse)
         # the cover report checks its counts against the total: that of this courthouse
@@ -322,12 +334,12 @@ def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str |
     return selection
 
 
-def filing_counts(selection: documents.Selection) -> dict:
+def filing_counts(selection: outputs_filing.Selection) -> dict:
     """What goes in: granted by relief (Exhibit A parts), challenged, and what is left out and why."""
     groups = dict(selection.granted.group_by("group").len().iter_rows()) if selection.granted.height else {}
     kinds = dict(selection.left_out.group_by("left_out_kind").len().iter_rows()) if selection.left_out.height else {}
     return {
-        "granted": {g: int(groups.get(g, 0)) for g in documents.GROUPS},
+        "granted": {g: int(groups.get(g, 0)) for g in outputs_filing.GROUPS},
         "granted_total": selection.granted.height,
         "challenged": selection.challenged.height,
         "left_out": {k: int(kinds.get(k, 0)) for k in ("review", "defer", "unresolved")},
@@ -376,15 +388,15 @@ def _build_documents(progress, cancel, req: DocumentRequest) -> DocumentSet:
                 part = selection.for_courthouse(court) if court else selection
                 if part.granted.height:
                     jobs.append((f"per-case-motions{tail}.pdf", f"Per-case motions and orders{where}",
-                                 lambda part=part: documents.build_per_case(part, office, audit_head=head)))
+                                 lambda part=part: packet.build_per_case(part, office, audit_head=head)))
                 elif court is None:
                     notes.append("No granted conviction: no per-case motion to build.")
             else:
                 jobs.append((f"motion-packet{tail}.pdf", f"Motion packet{where}",
-                             lambda court=court: documents.build_packet(selection, office, courthouse=court, **common)))
+                             lambda court=court: packet.build_packet(selection, office, courthouse=court, **common)))
         if selection.challenged.height:
             jobs.append((f"challenge-notice{suffix}.pdf", "Notice of challenge for the Public Defender",
-                         lambda: documents.build_challenge_notice(selection, office, audit_head=head)))
+                         lambda: packet.build_challenge_notice(selection, office, audit_head=head)))
     else:
         notes.append("Nothing to file: no granted or challenged conviction"
                      + (f" at {req.courthouse}" if req.courthouse else "") + ". Only the cover report was built.")
@@ -392,7 +404,7 @@ def _build_documents(progress, cancel, req: DocumentRequest) -> DocumentSet:
     cover = f"cover-report{suffix}.pdf"
     produced = [j[0] for j in jobs] + list(update_files) + [cover]
     jobs.append((cover, "Cover report (for the office, not for filing)",
-                 lambda: documents.build_cover_report(selection, office, summary=req.summary, produced=produced,
+                 lambda: packet.build_cover_report(selection, office, summary=req.summary, produced=produced,
                                                       audit_head=head)))
     built = []
     for i, (name, title, make) in enumerate(jobs):
@@ -429,7 +441,7 @@ def _save_documents(progress, cancel, ws: Workspace, doc_set: DocumentSet, folde
     if doc_set.update_files:
         progress(0.85, "Saving the court update file")
         csv_name, xlsx_name = doc_set.update_files
-        written += documents.write_court_update(doc_set.selection, folder / csv_name, folder / xlsx_name,
+        written += court_update.write_court_update(doc_set.selection, folder / csv_name, folder / xlsx_name,
                                                 by_courthouse=doc_set.request.by_courthouse)
     c = doc_set.counts
     ws.log_event("document", {
@@ -454,12 +466,12 @@ def _print_document(progress, cancel, ws: Workspace, doc: BuiltDocument, printer
 
 def _impact_figures(progress, cancel, summary: dict, results: pl.DataFrame) -> dict:
     progress(0.1, "Working out the report's figures")
-    return exports.impact_figures(summary, results)
+    return impact_report.impact_figures(summary, results)
 
 
 def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, summary: dict,
                      decisions: pl.DataFrame | None, audit_head: str, path: Path) -> Path:
-    out = exports.write_workbook(results, summary, path, decisions=decisions, audit_head=audit_head,
+    out = workbook.write_workbook(results, summary, path, decisions=decisions, audit_head=audit_head,
                                  progress=progress, cancel=cancel)
     ws.log_event("export", {"what": "xlsx", "file": out.name, "rows": results.height,
                             "decisions": 0 if decisions is None else decisions.height,
@@ -470,7 +482,7 @@ def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, sum
 def _export_impact_report(progress, cancel, ws: Workspace, summary: dict, results: pl.DataFrame,
                           audit_head: str, path: Path) -> Path:
     progress(0.1, "Drawing the impact report")
-    out = exports.write_impact_report(summary, results, path, audit_head=audit_head)
+    out = impact_report.write_impact_report(summary, results, path, audit_head=audit_head)
     ws.log_event("export", {"what": "impact_report", "file": out.name, "audit_head_printed": audit_head})
     progress(1.0, "Saved")
     return out
@@ -478,7 +490,7 @@ def _export_impact_report(progress, cancel, ws: Workspace, summary: dict, result
 
 def _export_results_csv(progress, cancel, ws: Workspace, frame: pl.DataFrame, path: Path) -> Path:
     progress(0.1, "Writing the CSV file")
-    out = exports.write_results_csv(frame, path)
+    out = outputs_common.write_results_csv(frame, path)
     ws.log_event("export", {"what": "review_table_csv", "file": out.name, "rows": frame.height,
                             "columns": list(frame.columns)})
     progress(1.0, "Saved")
@@ -498,7 +510,7 @@ def _export_doj_results(progress, cancel, ws: Workspace, sources: list[dict], re
                         decisions: pl.DataFrame | None, path: Path) -> DojExport:
     """Re-read the DOJ extracts the run screened, each checked against the SHA-256 recorded at
     import, and write every row in the DOJ layout with its result."""
-    from ..core.doj import read_extract
+    from ..core.ingest.doj import read_extract
 
     usable, unusable = [], []
     for i, src in enumerate(sources):
@@ -510,7 +522,7 @@ def _export_doj_results(progress, cancel, ws: Workspace, sources: list[dict], re
             continue
         file_path = local_path(candidate)
         progress(0.3 * i / len(sources), f"Checking {file_path.name}")
-        if importer.file_sha256(file_path) != src["sha256"]:
+        if ingest_report.file_sha256(file_path) != src["sha256"]:
             unusable.append({**src, "reason": "changed"})
             continue
         usable.append((src, file_path))
@@ -532,7 +544,7 @@ def _export_doj_results(progress, cancel, ws: Workspace, sources: list[dict], re
         if cancel.is_set():
             raise Cancelled()
     rows_raw = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
-    out = exports.write_doj_results(rows_raw, results, path, decisions=decisions,
+    out = doj_layout.write_doj_results(rows_raw, results, path, decisions=decisions,
                                     progress=lambda f, m: progress(0.4 + 0.6 * f, m), cancel=cancel)
     ws.log_event("export", {"what": "doj_results", "file": out.name, "rows": rows_raw.height,
                             "inputs": [s["file"] for s in sources]})
@@ -716,14 +728,14 @@ class Session(QObject):
     def needs_mapping(path: Path) -> bool:
         """County files (any spreadsheet, or a CSV that is not a DOJ extract) need a column mapping."""
         path = local_path(path, what="file")
-        if path.suffix.lower() in county_files.SPREADSHEET_SUFFIXES:
+        if path.suffix.lower() in spreadsheets.SPREADSHEET_SUFFIXES:
             return True
         return not importer.is_doj_extract(path)
 
     @staticmethod
     def mapping_fields() -> list[tuple[str, str, bool]]:
         """(field id, label, required) of a column mapping, as the county-file importer defines them."""
-        return county_files.mapping_fields()
+        return county_mapping.mapping_fields()
 
     @staticmethod
     def preview_file(path: Path, rows: int = 20) -> tuple[list[str], list[list[str]], str]:
@@ -735,7 +747,7 @@ class Session(QObject):
 
     @staticmethod
     def guess_mapping(header: list[str]) -> dict:
-        return {"columns": county_files.guess_mapping(header), "options": {}}
+        return {"columns": county_mapping.guess_mapping(header), "options": {}}
 
     def saved_mapping(self, signature: str) -> dict | None:
         if not self.is_open:
@@ -899,7 +911,7 @@ class Session(QObject):
 
     def load_office_file(self, path: Path) -> None:
         """Take the office details from an office file (TOML, as the command line reads it)."""
-        office = documents.load_office(local_path(path, what="office file"))
+        office = outputs_filing.load_office(local_path(path, what="office file"))
         values = {k: str(getattr(office, k) or "") for k in OFFICE_LABELS}
         problems = [p for p in (office_field_problem(k, v) for k, v in values.items()) if p]
         if problems:
@@ -909,7 +921,7 @@ class Session(QObject):
         self.audit_changed.emit()
         self.office_changed.emit()
 
-    def filing_office(self) -> documents.Office:
+    def filing_office(self) -> outputs_filing.Office:
         """The office as the documents print it; refuses missing details or another county."""
         office = self.office()
         missing = missing_office_fields(office)
@@ -921,7 +933,7 @@ class Session(QObject):
         if self.run is not None and county_key(office["county"]) != county_key(self.run.county):
             raise InputError(f"The office details name {office['county']} County, but this run screened "
                              f"{self.run.county}: correct the county in the office details.")
-        return documents.Office(**{k: office[k] for k in OFFICE_REQUIRED},
+        return outputs_filing.Office(**{k: office[k] for k in OFFICE_REQUIRED},
                                 public_defender=office.get("public_defender") or None)
 
     def run_courthouses(self) -> list[str]:

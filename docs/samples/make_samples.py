@@ -11,8 +11,11 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from clearrec_desktop.core import documents, exports, pipeline, profiles
+from clearrec_desktop.core import pipeline
+from clearrec_desktop.core.outputs import exports
+from clearrec_desktop.core.outputs import packet as outputs_packet
 from clearrec_desktop.core.safety import resource_path
+from clearrec_desktop.core.screen import profiles
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,7 +26,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "screen"
         pipeline.write_outputs(run, out)
-        docs = documents.build_documents(out, resource_path("demo/office.toml"), Path(tmp) / "docs")
+        docs = outputs_packet.build_documents(out, resource_path("demo/office.toml"), Path(tmp) / "docs")
         packet = next(p for p in docs if p.name == "motion-packet.pdf")
         shutil.copy(packet, HERE / "sample-motion-packet.pdf")
         exports.export_from_dir(out, impact_report=HERE / "sample-impact-report.pdf")

@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QDate, QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-    from clearrec_desktop.core import profiles
+    from clearrec_desktop.core.screen import profiles
     from clearrec_desktop.gui.app import make_application
     from clearrec_desktop.gui.main_window import MainWindow, demo_extract_path
     from clearrec_desktop.gui.session import DEMO_AS_OF

@@ -9,12 +9,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from gui_helpers import AS_OF  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings, QThreadPool  # noqa: E402
 
 import clearrec_desktop.gui  # noqa: E402,F401  (installs the refcount guard before any Qt call)
 from clearrec_desktop.core.safety import resource_path  # noqa: E402
-
-from gui_helpers import AS_OF  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +63,8 @@ def demo_extract(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_run(demo_extract):
     """The demo extract screened once (statutory profile), for view tests that need results."""
-    from clearrec_desktop.core import pipeline, profiles
+    from clearrec_desktop.core import pipeline
+    from clearrec_desktop.core.screen import profiles
 
     return pipeline.run_screen([demo_extract], county="SACRAMENTO", as_of=AS_OF,
                                profile=profiles.load_profile("statutory"))
@@ -98,7 +98,7 @@ def screened_window(qtbot, tmp_path, demo_extract, errors):
     (``window.extract_copy``), ready for the Documents and Reports views and the exports."""
     from gui_helpers import PASSPHRASE, wait_idle
 
-    from clearrec_desktop.core import profiles
+    from clearrec_desktop.core.screen import profiles
     from clearrec_desktop.gui.main_window import MainWindow
 
     extract = tmp_path / "extract" / "demo-extract.csv"

@@ -8,11 +8,11 @@ import json
 import polars as pl
 import pytest
 from gui_helpers import PASSPHRASE, wait_idle
+from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog
-from pypdf import PdfReader
 
 from clearrec_desktop.core.safety import resource_path
 from clearrec_desktop.gui import pdfview

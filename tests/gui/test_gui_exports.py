@@ -8,12 +8,16 @@ import shutil
 import polars as pl
 from gui_helpers import wait_idle
 from openpyxl import load_workbook
-from PySide6.QtWidgets import QFileDialog, QMessageBox
 from pypdf import PdfReader
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from clearrec_desktop.core.doj import DOJ_COLUMNS
-from clearrec_desktop.core.exports import DOJ_RESULT_COLUMNS, SUPPRESS_BELOW, SUPPRESSED
-from clearrec_desktop.gui.reports_view import shown
+from clearrec_desktop.core.ingest.doj import DOJ_COLUMNS
+from clearrec_desktop.core.outputs.common import (
+    DOJ_RESULT_COLUMNS,
+    SUPPRESS_BELOW,
+    SUPPRESSED,
+)
+from clearrec_desktop.gui.views.reports import shown
 
 
 def save_as(monkeypatch, path) -> list:

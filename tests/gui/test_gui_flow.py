@@ -9,7 +9,11 @@ from PySide6.QtCore import QDate, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QDialogButtonBox
 
-from clearrec_desktop.gui.dialogs import DecisionDialog, NewWorkspaceDialog, PassphraseDialog
+from clearrec_desktop.gui.dialogs import (
+    DecisionDialog,
+    NewWorkspaceDialog,
+    PassphraseDialog,
+)
 from clearrec_desktop.gui.main_window import MainWindow
 from clearrec_desktop.gui.models import DISPLAY_ROLE
 

@@ -9,8 +9,19 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtWidgets import QTableView
 
 from clearrec_desktop.gui.models import (
-    BACKGROUND_ROLE, DISPLAY_ROLE, FONT_ROLE, REVIEW_COLUMNS, REVIEW_KEEP, ROW_ID, ROW_ID_ROLE, Column,
-    FrameModel, decision_columns, decision_label, review_filter, review_frame,
+    BACKGROUND_ROLE,
+    DISPLAY_ROLE,
+    FONT_ROLE,
+    REVIEW_COLUMNS,
+    REVIEW_KEEP,
+    ROW_ID,
+    ROW_ID_ROLE,
+    Column,
+    FrameModel,
+    decision_columns,
+    decision_label,
+    review_filter,
+    review_frame,
 )
 
 # The C++ QAbstractItemModelTester reports through qWarning: make any warning fail the test.

@@ -7,11 +7,16 @@ import pytest
 from gui_helpers import AS_OF, PASSPHRASE, answer_next_dialog, wait_idle
 from PySide6.QtCore import QDate, QSettings, Qt
 from PySide6.QtWidgets import (
-    QAbstractButton, QApplication, QComboBox, QDialogButtonBox, QLabel, QWidget,
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QDialogButtonBox,
+    QLabel,
+    QWidget,
 )
 
-from clearrec_desktop.core import profiles
-from clearrec_desktop.core.workspace import WrongPassphrase
+from clearrec_desktop.core.screen import profiles
+from clearrec_desktop.core.workspace.schema import WrongPassphrase
 from clearrec_desktop.gui.main_window import MainWindow
 from clearrec_desktop.gui.session import Session
 

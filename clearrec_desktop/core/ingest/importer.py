@@ -1,0 +1,149 @@
+"""Import DOJ extracts and mapped county files into one normalised row frame.
+
+Output schema (one row per input row; see docs/architecture.md): person, cycle, step and
+count keys, the court event, the parsed offence, level, dates with their quality, sentence
+part, and ``q_*`` columns marking each data-quality repair so it can be reported and flagged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from ..errors import Cancelled, InputError
+from ..safety import local_path
+from . import county_files, doj
+from .normalise import flag_duplicate_people, normalise_doj
+from .report import FileReport, ImportReport, build_report, file_sha256
+
+# Files that would not fit in memory are refused up front rather than dying mid-import. Peak
+# memory measured per byte of input (docs/security.md): a DOJ extract, read and screened, 2.7-3.4x
+# (1M rows, 508 MiB -> 1.38-1.81 GB); a county CSV through a mapping 11.4x (600k rows, 85 MB -> 970 MB).
+# A workbook (packed) about 30x (30k rows, 1.7 MB -> 50 MB), and never more than its grid allows
+# (county_files.MAX_SHEET_CELLS). The import may plan on three quarters of the physical memory.
+MEMORY_PER_FILE_BYTE = 3.5        # DOJ extracts
+MEMORY_PER_CSV_BYTE = 12          # county CSV files
+MEMORY_PER_WORKBOOK_BYTE = 40
+MAX_WORKBOOK_MEMORY = 1536 * 1024**2
+MEMORY_SHARE = 0.75
+
+def physical_memory() -> int | None:
+    """The computer's installed physical memory in bytes, or None when it cannot be measured."""
+    try:
+        if sys.platform == "win32":
+            import ctypes
+
+            class _MemoryStatusEx(ctypes.Structure):  # MEMORYSTATUSEX
+                _fields_ = [("dwLength", ctypes.c_uint32), ("dwMemoryLoad", ctypes.c_uint32)] + [
+                    (f, ctypes.c_ulonglong) for f in ("ullTotalPhys", "ullAvailPhys", "ullTotalPageFile",
+                                                      "ullAvailPageFile", "ullTotalVirtual", "ullAvailVirtual",
+                                                      "ullAvailExtendedVirtual")]
+
+            status = _MemoryStatusEx()
+            status.dwLength = ctypes.sizeof(status)
+            if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+                return None
+            return int(status.ullTotalPhys) or None
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # Linux and macOS
+        return total if total > 0 else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def max_import_bytes() -> int | None:
+    """The largest DOJ extract (all files together) this computer imports comfortably; None if unknown."""
+    memory = physical_memory()
+    return None if memory is None else int(memory * MEMORY_SHARE / MEMORY_PER_FILE_BYTE)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1024**3:.1f} GB"
+
+
+def memory_needed(path: Path, size: int, mapping=None) -> int:
+    """About how much memory importing this file takes at its peak (reads at most its first 64 KB)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
+    if mapping is not None and size and not is_doj_extract(path):
+        return size * MEMORY_PER_CSV_BYTE
+    return int(size * MEMORY_PER_FILE_BYTE)
+
+
+def check_fits_in_memory(paths: list[Path], sizes: list[int], mapping=None) -> None:
+    """Refuse up front, saying why, an input this computer's memory cannot hold while importing."""
+    memory = physical_memory()
+    if memory is None:
+        return  # unknown: nothing is refused on a guess
+    usable = memory * MEMORY_SHARE
+    need = sum(memory_needed(p, n, mapping) for p, n in zip(paths, sizes))
+    if need <= usable:
+        return
+    total = sum(sizes)
+    what = f"{paths[0].name} ({_gb(total)})" if len(paths) == 1 else \
+        f"{', '.join(p.name for p in paths[:3])}{' ...' if len(paths) > 3 else ''} ({len(paths)} files, {_gb(total)} together)"
+    raise InputError(
+        f"{what}: too large to import on this computer: importing it needs about {_gb(need)} of memory "
+        f"and this computer has {_gb(memory)}; split the extract (by county or date range) into parts "
+        f"under {_gb(total * usable / need)} and import them one at a time"
+    )
+
+
+def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, progress=None) -> tuple[pl.DataFrame, ImportReport]:
+    """Import every file; DOJ extracts are recognised by shape, other files need a mapping."""
+    frames, reports = [], []
+    paths = [local_path(p) for p in paths]
+    if not paths:
+        raise InputError("choose at least one file to import")
+    sizes = [p.stat().st_size for p in paths]
+    check_fits_in_memory(paths, sizes, mapping)  # before any file is read
+    for i, (path, size) in enumerate(zip(paths, sizes)):
+        if progress:
+            progress(i / max(len(paths), 1) * 0.9, f"Reading {path.name}")
+        if size == 0:
+            raise InputError(f"{path.name}: the file is empty")
+        try:
+            frame, rep = _import_one(path, size, i, len(paths), mapping, cancel, progress)
+        except MemoryError:
+            raise InputError(f"{path.name}: this computer ran out of memory importing it ({_gb(size)}); "
+                             "close other programs or split the extract") from None
+        except OSError as exc:  # unreadable (permissions, a disk or share that went away)
+            raise InputError(f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        rep.path = str(path)
+        frames.append(frame)
+        reports.append(rep)
+    rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    rows = flag_duplicate_people(rows)
+    return rows, build_report(rows, reports)
+
+
+def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, progress):
+    digest = file_sha256(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or (mapping is not None and not is_doj_extract(path)):
+        if mapping is None:
+            raise InputError(f"{path.name}: not a DOJ extract; give a column mapping file (--mapping) to import a county file")
+        frame, rep = county_files.import_mapped(path, mapping, cancel=cancel)
+        rep.sha256, rep.size = digest, size
+    else:
+        res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel,
+                               transform=lambda raw, n=path.name: normalise_doj(raw, n),
+                               progress=progress and (lambda f, m: progress((i + f) / n_files * 0.9, m)))
+        frame = res.frame
+        rep = FileReport(
+            file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
+            rows_imported=res.frame.height, has_header=res.has_header, blank_lines=res.blank_lines,
+            rejected=[{"file": r.file, "line": r.line, "reason": r.reason} for r in res.rejected],
+        )
+    return frame, rep
+
+
+def is_doj_extract(path: Path) -> bool:
+    """Whether a file has the DOJ extract's shape (its header, or 95 fields on the first line)."""
+    with open(path, "rb") as f:
+        head = f.read(65536).decode("utf-8", "replace").lstrip("\ufeff")
+    first = head.split("\n", 1)[0].rstrip("\r")
+    return doj.looks_like_header(first) or first.count(",") in (94, 95)

@@ -1,0 +1,442 @@
+"""The layout of California pleading paper (CRC 2.100-2.119) with reportlab: the page grid,
+styles, caption, signature blocks and exhibit tables. What the documents say is in packet.py.
+
+Everything is built in memory and written only to the paths the user chose: no temporary
+files of records, ever. Inputs are the screening output (results.csv + summary.json, see
+docs/architecture.md), an office file (TOML) and, optionally, the attorney's decisions.
+
+Layout facts the code relies on (checked by tests/core/outputs/test_documents.py with pdfplumber):
+- pleading pages carry 28 numbered lines 24 pt apart; line n's baseline is
+  ``TOP_BASELINE - 24 * (n - 1)``;
+- a platypus paragraph's first baseline sits at its top minus the font size (12 pt), so the
+  text frame's top is ``TOP_BASELINE + 12``, and every flowable in a pleading story is padded
+  to whole 24 pt lines (``_Snap``) so the grid never drifts;
+- "Page X of Y": each page draws a form XObject ``pn<X>`` that is only defined when the
+  canvas is saved and the page count is known (one build pass, bookmarks stay correct).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.pagesizes import landscape, letter
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from ..errors import InputError
+from .filing import Office, _county_name
+
+# --------------------------------------------------------------------------- text helpers
+
+_ASCII = str.maketrans({"\u2265": ">=", "\u2264": "<=", "\u2192": "->", "\u2190": "<-", "\u2260": "!=",
+                        "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2212": "-"})
+
+
+def _t(value: object) -> str:
+    """Text the standard PDF fonts can show (cp1252); anything else becomes '?'."""
+    text = "" if value is None else str(value)
+    return text.translate(_ASCII).encode("cp1252", "replace").decode("cp1252")
+
+
+def _x(value: object) -> str:
+    """Text for paragraph markup."""
+    return escape(_t(value))
+
+
+def _long_date(value: date | str) -> str:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def _count_no(count_key: str) -> str:
+    # CNT_ORDER: 3 digits cycle + 3 step + 3 count + 3 more.
+    if len(count_key) == 12 and count_key.isdigit():
+        return str(int(count_key[6:9]))
+    return count_key
+
+
+def _case_no(value: str) -> str:
+    return value if value and value.upper() != "NULL" else "(none on record)"
+
+
+def _n(number: int, word: str) -> str:
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------- page geometry
+
+PAGE_W, PAGE_H = letter
+LINE = 24.0
+LINES = 28
+TOP_BASELINE = 732.0                      # line 1
+FRAME_TOP = TOP_BASELINE + 12             # paragraph first baseline = top - font size
+FRAME_BOTTOM = FRAME_TOP - LINES * LINE   # 72: line 28's baseline is 84
+TEXT_X = 108.0                            # 1.5 in: text starts right of the rules
+TEXT_W = 450.0                            # right edge 558 (0.75 in margin)
+NUM_RIGHT = 86.0                          # line numbers end here
+RULE_LEFT = (94.0, 97.0)                  # traditional double rule
+RULE_RIGHT = 566.0
+PAGE_NO_Y = 54.0
+FOOTER_RULE_Y = 47.0
+FOOTER_Y = 37.0                           # first footer line (10 pt), second at 27
+AUDIT_Y = 17.0
+CLERK_SPACE_X = PAGE_W / 2                # lines 1-7 right of centre stay blank
+
+EX_W, EX_H = landscape(letter)
+EX_X, EX_TOP, EX_BOTTOM = 72.0, EX_H - 66, 72.0
+EX_WIDTH = EX_W - EX_X - 36
+
+FONT, BOLD = "Times-Roman", "Times-Bold"
+BODY = ParagraphStyle("body", fontName=FONT, fontSize=12, leading=LINE, firstLineIndent=36)
+PLAIN = ParagraphStyle("plain", parent=BODY, firstLineIndent=0)
+HEAD = ParagraphStyle("head", parent=PLAIN, fontName=BOLD, alignment=TA_CENTER)
+SUBHEAD = ParagraphStyle("subhead", parent=PLAIN, fontName=BOLD)
+SINGLE = ParagraphStyle("single", parent=PLAIN, leading=12)
+ITEM = ParagraphStyle("item", parent=PLAIN, leftIndent=36)
+SIGN = ParagraphStyle("sign", parent=SINGLE, leftIndent=TEXT_W / 2)
+CAPTION = ParagraphStyle("caption", parent=SINGLE, alignment=TA_LEFT)
+REQUEST = ParagraphStyle("request", parent=SINGLE, firstLineIndent=36)
+REPORT = ParagraphStyle("report", fontName=FONT, fontSize=11, leading=14, spaceAfter=6)
+REPORT_HEAD = ParagraphStyle("report_head", parent=REPORT, fontName=BOLD, fontSize=13, leading=18)
+
+
+class _Snap(Flowable):
+    """Pads a flowable to whole 24 pt lines so whatever follows starts on the line grid.
+    ``keep`` blocks (signatures, checklists) move to the next page whole instead of splitting."""
+
+    def __init__(self, inner: Flowable, lines: int | None = None, too_long: str = "", keep: bool = False):
+        super().__init__()
+        self.inner, self.lines, self.too_long, self.keep = inner, lines, too_long, keep
+
+    def wrap(self, aw, ah):
+        w, h = self.inner.wrap(aw, ah)
+        self._inner_h = h
+        if self.lines is not None:
+            if h > self.lines * LINE + 0.01:
+                raise InputError(self.too_long or "text does not fit its place on the page")
+            snapped = self.lines * LINE
+        else:
+            snapped = math.ceil(h / LINE - 1e-6) * LINE
+        self.width, self.height = w, snapped
+        return w, snapped
+
+    def draw(self):
+        self.inner.drawOn(self.canv, 0, self.height - self._inner_h)
+
+    def split(self, aw, ah):
+        if self.lines is not None or self.keep:
+            return []
+        parts = self.inner.split(aw, math.floor(ah / LINE + 1e-6) * LINE)
+        return [_Snap(p) for p in parts]
+
+
+class _Mark(Flowable):
+    """Zero-size flowable that runs ``action(canvas, doc)`` where it lands in the story."""
+
+    def __init__(self, action: Callable[[Canvas, "_Doc"], None]):
+        super().__init__()
+        self.action = action
+        self.width = self.height = 0
+
+    def wrap(self, aw, ah):
+        return 0, 0
+
+    def draw(self):
+        self.action(self.canv, self.canv._doctemplate)
+
+
+def _footer(title: str) -> _Mark:
+    def act(canv, doc):
+        doc.footer_title = title
+    return _Mark(act)
+
+
+def _exhibit_label(label: str) -> _Mark:
+    def act(canv, doc):
+        doc.exhibit_label = label
+    return _Mark(act)
+
+
+def _bookmark(title: str, level: int = 0) -> _Mark:
+    def act(canv, doc):
+        doc.bookmarks += 1
+        key = f"s{doc.bookmarks}"
+        canv.bookmarkPage(key)
+        canv.addOutlineEntry(_t(title), key, level=level, closed=level == 0 and title.startswith("Case"))
+    return _Mark(act)
+
+
+def _p(text: str, style: ParagraphStyle = BODY, keep: bool | None = None) -> _Snap:
+    keep = style.leading < LINE if keep is None else keep  # single-spaced blocks stay whole
+    snap = _Snap(Paragraph(text.replace("§ ", "§&nbsp;"), style), keep=keep)
+    if style in (HEAD, SUBHEAD):
+        snap.keepWithNext = True  # no heading alone at the foot of a page
+    return snap
+
+
+def _parties(defendants: str, plural: bool = True) -> list[str]:
+    indent = "&nbsp;" * 30
+    return ["THE PEOPLE OF THE STATE OF CALIFORNIA,", f"{indent}Plaintiff,", "v.",
+            f"{defendants},", f"{indent}{'Defendants' if plural else 'Defendant'}."]
+
+
+def _gap(lines: int = 1) -> Spacer:
+    return Spacer(1, lines * LINE)
+
+
+class _Doc(BaseDocTemplate):
+    """One document: pleading pages (portrait, numbered lines), exhibit pages (landscape)
+    and report pages (plain), with "Page X of Y" on every page."""
+
+    def __init__(self, buf, *, title: str, author: str, subject: str, audit_head: str | None,
+                 first: str = "pleading"):
+        super().__init__(buf, pagesize=letter, invariant=1, title=_t(title), author=_t(author),
+                         subject=_t(subject), creator="ClearRec Desktop", producer="ClearRec Desktop",
+                         leftMargin=TEXT_X, rightMargin=PAGE_W - TEXT_X - TEXT_W,
+                         topMargin=PAGE_H - FRAME_TOP, bottomMargin=FRAME_BOTTOM)
+        self.footer_title = ""
+        self.exhibit_label = ""
+        self.bookmarks = 0
+        self.audit_head = audit_head
+        self.page_centres: list[float] = []
+        pleading = Frame(TEXT_X, FRAME_BOTTOM, TEXT_W, LINES * LINE, 0, 0, 0, 0, id="pleading")
+        exhibit = Frame(EX_X, EX_BOTTOM, EX_WIDTH, EX_TOP - EX_BOTTOM, 0, 0, 0, 0, id="exhibit")
+        report = Frame(72, 72, PAGE_W - 144, PAGE_H - 144, 0, 0, 0, 0, id="report")
+        templates = [
+            PageTemplate("pleading", [pleading], onPageEnd=self._pleading_page, pagesize=letter),
+            PageTemplate("exhibit", [exhibit], onPageEnd=self._exhibit_page, pagesize=landscape(letter)),
+            PageTemplate("report", [report], onPageEnd=self._report_page, pagesize=letter),
+        ]
+        # The first page uses the first template in the list.
+        self.addPageTemplates(sorted(templates, key=lambda t: t.id != first))
+
+    # -- page furniture -------------------------------------------------------------
+    def _page_number(self, canv: Canvas, width: float) -> None:
+        n = canv.getPageNumber()
+        self.page_centres.append(width / 2)
+        canv.saveState()
+        canv.translate(0, PAGE_NO_Y)
+        canv.doForm(f"pn{n}")
+        canv.restoreState()
+
+    def _pleading_page(self, canv: Canvas, doc) -> None:
+        canv.saveState()
+        canv.setFont(FONT, 12)
+        for i in range(LINES):
+            canv.drawRightString(NUM_RIGHT, TOP_BASELINE - i * LINE, str(i + 1))
+        canv.setLineWidth(0.6)
+        top, bottom = PAGE_H, FOOTER_RULE_Y + 3
+        for x in RULE_LEFT:
+            canv.line(x, top, x, bottom)
+        canv.line(RULE_RIGHT, top, RULE_RIGHT, bottom)
+        canv.setLineWidth(0.8)
+        canv.line(RULE_LEFT[0], FOOTER_RULE_Y, RULE_RIGHT, FOOTER_RULE_Y)
+        canv.setFont(FONT, 10)
+        for k, line in enumerate(simpleSplit(_t(self.footer_title), FONT, 10, TEXT_W)[:2]):
+            canv.drawCentredString(TEXT_X + TEXT_W / 2, FOOTER_Y - 10 * k, line)
+        canv.restoreState()
+        self._page_number(canv, PAGE_W)
+
+    def _exhibit_page(self, canv: Canvas, doc) -> None:
+        canv.saveState()
+        canv.setFont(BOLD, 12)
+        canv.drawString(EX_X, EX_H - 44, _t(self.exhibit_label))
+        canv.restoreState()
+        self._page_number(canv, EX_W)
+
+    def _report_page(self, canv: Canvas, doc) -> None:
+        canv.saveState()
+        canv.setFont(FONT, 9)
+        canv.drawString(72, PAGE_H - 44, "ClearRec Desktop - for the office only, not for filing")
+        canv.restoreState()
+        self._page_number(canv, PAGE_W)
+
+    def render(self, story: list) -> None:
+        doc = self
+
+        class _Canvas(Canvas):
+            # The page count is known only at save: define each page's "Page X of Y" form now.
+            def save(self):
+                total = len(doc.page_centres)
+                for i, centre in enumerate(doc.page_centres, start=1):
+                    self.beginForm(f"pn{i}", lowerx=0, lowery=-60, upperx=2 * centre, uppery=20)
+                    self.setFont(FONT, 12)
+                    self.drawCentredString(centre, 0, f"Page {i} of {total}")
+                    if i == total and doc.audit_head:
+                        self.setFont(FONT, 7)
+                        self.drawCentredString(centre, AUDIT_Y - PAGE_NO_Y,
+                                               _t(f"Audit chain head: {doc.audit_head}"))
+                    self.endForm()
+                super().save()
+
+        self.build(story, canvasmaker=_Canvas)
+
+
+def _new_page(template: str) -> list:
+    """Start the next section on a new page drawn with ``template``."""
+    return [NextPageTemplate(template), PageBreak()]
+
+
+def _show_outline(canv, doc) -> None:
+    canv.showOutline()
+
+
+# --------------------------------------------------------------------------- pleading blocks
+
+
+def _caption(office: Office, *, parties: Sequence[str], case_number: str, nature: str,
+             extra: Sequence[str] = (), gap: bool = True) -> list:
+    """First-page heading (CRC 2.111): attorney block on lines 1-7 left of centre, court
+    title on line 8, then the case title left and case number / nature of paper right."""
+    attorney = [
+        _x(office.district_attorney.upper()),
+        f"District Attorney (SBN {_x(office.state_bar_number)})",
+        f"County of {_x(_county_name(office.county))}",
+        _x(office.office),
+        *(_x(a) for a in office.address_lines),
+        f"Tel. {_x(office.phone)}",
+        _x(office.email),
+        f"Attorney for {_x(office.attorney_for)}",
+    ]
+    block = Paragraph("<br/>".join(attorney), ParagraphStyle("atty", parent=SINGLE,
+                                                             rightIndent=TEXT_W - (CLERK_SPACE_X - TEXT_X) + 6))
+    court = office.court.upper()
+    court_lines = [court] if "COUNTY OF" in court else [court, f"COUNTY OF {_county_name(office.county).upper()}"]
+    story: list = [
+        _Mark(_show_outline),
+        _Snap(block, lines=7, too_long="office file: the attorney block does not fit lines 1-7 of page 1"),
+        _p("<br/>".join(_x(c) for c in court_lines), ParagraphStyle("court", parent=SINGLE, alignment=TA_CENTER)),
+    ]
+    if gap:
+        story.append(_gap())
+    left = Paragraph("<br/><br/>".join(parties), CAPTION)
+    right_parts = [f"Case No.: {_x(case_number)}", f"<b>{_x(nature)}</b>", *extra]
+    right = Paragraph("<br/><br/>".join(right_parts), CAPTION)
+    half = TEXT_W / 2
+    table = Table([[left, right]], colWidths=[half, half])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 12),
+        ("LEFTPADDING", (0, 0), (0, 0), 0),
+        ("RIGHTPADDING", (0, 0), (0, 0), 12),
+        ("LEFTPADDING", (1, 0), (1, 0), 12),
+        ("RIGHTPADDING", (1, 0), (1, 0), 0),
+        ("LINEAFTER", (0, 0), (0, 0), 0.8, colors.black),
+        ("LINEBELOW", (0, 0), (0, 0), 0.8, colors.black),
+    ]))
+    story += [_Snap(table), _gap()]
+    return story
+
+
+def _signature(office: Office, lead: Flowable) -> list:
+    """The closing paragraph, date line and signature block, kept on one page."""
+    lines = ["Respectfully submitted,", "", _x(office.district_attorney.upper()),
+             f"District Attorney, County of {_x(_county_name(office.county))}", "", "",
+             "By: ______________________________", _x(office.signer), _x(office.signer_role)]
+    return [KeepTogether([lead, _p("Dated: ____________________", PLAIN), _p("<br/>".join(lines), SIGN)])]
+
+
+def _dated_signature(right: Sequence[str]) -> _Snap:
+    """"Dated: ____" on the left and a signature block on the right, single-spaced."""
+    half = TEXT_W / 2
+    table = Table([[Paragraph("<br/>" * (len(right) - 2) + "Dated: ____________", SINGLE),
+                    Paragraph("<br/>".join(right), SINGLE)]], colWidths=[half, half])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")] + [
+        (f"{side}PADDING", (0, 0), (-1, -1), 0) for side in ("TOP", "BOTTOM", "LEFT", "RIGHT")]))
+    return _Snap(table, keep=True)
+
+# --------------------------------------------------------------------------- exhibits
+
+EX_FONT_SIZE, EX_LEADING, EX_PAD = 9.0, 10.5, 2.5
+EX_COLUMNS_A = [("No.", 26), ("Court case", 60), ("Courthouse", 86), ("Defendant (AKA)", 104),
+                ("DOB", 48), ("CII", 50), ("Conv. date", 48), ("Count", 30),
+                ("Section as convicted", 60), ("Level", 26), ("Relief", 56), ("Basis", 90)]
+# Exhibit B has no relief / basis: the reason (often long) gets the room.
+EX_COLUMNS_B = [("No.", 26), ("Court case", 60), ("Courthouse", 70), ("Defendant (AKA)", 104),
+                ("DOB", 48), ("CII", 50), ("Conv. date", 48), ("Count", 30),
+                ("Section as convicted", 54), ("Level", 26), ("Ground", 56), ("Reason", 112)]
+MAX_CELL_LINES = 8
+
+
+def _hard_wrap(line: str, font: str, width: float) -> list[str]:
+    """Break a line with no usable spaces (``11357(A)HS-POSSESS``) by characters."""
+    out, cur = [], ""
+    for ch in line:
+        if cur and stringWidth(cur + ch, font, EX_FONT_SIZE) > width:
+            out.append(cur)
+            cur = ch.lstrip()
+        else:
+            cur += ch
+    return out + [cur]
+
+
+@lru_cache(maxsize=65536)
+def _wrap_cell(text: str, width: float, bold: bool = False) -> tuple[str, int]:
+    font, avail = (BOLD if bold else FONT), width - 2 * EX_PAD
+    lines: list[str] = []
+    for para in _t(text).split("\n"):
+        for line in simpleSplit(para, font, EX_FONT_SIZE, avail) or [""]:
+            lines += _hard_wrap(line, font, avail) if stringWidth(line, font, EX_FONT_SIZE) > avail else [line]
+    if len(lines) > MAX_CELL_LINES:  # never silently: the cut is marked
+        lines = lines[:MAX_CELL_LINES - 1] + [lines[MAX_CELL_LINES - 1].rstrip() + " [...]"]
+    return "\n".join(lines), len(lines)
+
+
+def _exhibit_table(columns: list[tuple[str, float]], rows: Iterable[list[str]]) -> Table:
+    widths = [w for _, w in columns]
+    header = []
+    header_lines = 1
+    for title, w in columns:
+        text, n = _wrap_cell(title, w, True)
+        header.append(text)
+        header_lines = max(header_lines, n)
+    data = [header]
+    heights = [header_lines * EX_LEADING + 2 * EX_PAD]
+    for row in rows:
+        cells, most = [], 1
+        for value, w in zip(row, widths):
+            text, n = _wrap_cell(value, w)
+            cells.append(text)
+            most = max(most, n)
+        data.append(cells)
+        heights.append(most * EX_LEADING + 2 * EX_PAD)
+    # splitByRow without splitInRow: a page break only ever falls between whole rows.
+    table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1, splitByRow=1, splitInRow=0)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, EX_FONT_SIZE, EX_LEADING),
+        ("FONT", (0, 0), (-1, 0), BOLD, EX_FONT_SIZE, EX_LEADING),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.88, 0.88, 0.88)),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.black),
+        ("TOPPADDING", (0, 0), (-1, -1), EX_PAD),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), EX_PAD),
+        ("LEFTPADDING", (0, 0), (-1, -1), EX_PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), EX_PAD),
+    ]))
+    return table

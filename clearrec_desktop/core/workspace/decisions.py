@@ -1,0 +1,257 @@
+"""Attorney decisions as an append-only event log (decision, undo, redo), replayed on open.
+
+A mixin of ``Workspace``: it uses the store's connection, lock and audit append.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import polars as pl
+
+from ..errors import InputError
+from .schema import (
+    _DECISION_SCHEMA,
+    CHALLENGE_GROUNDS,
+    DECISIONS,
+    OUTCOMES,
+    NotAWorkspace,
+    requires_reason,
+)
+
+log = logging.getLogger(__name__.replace('.decisions', '.store'))
+
+
+class DecisionLog:
+    """Record, undo and redo decisions; the effective decision per conviction."""
+
+    def decisions_without_conviction(self, run_id: int) -> pl.DataFrame:
+        """Effective decisions whose conviction_id is not in the run's results (rows as current_decisions)."""
+        with self._lock:
+            ids = self.load_results(run_id).select("conviction_id")
+            return self.current_decisions().join(ids, on="conviction_id", how="anti").sort("conviction_id")
+
+    # ----------------------------------------------------------------- decisions
+
+    def _replay_decisions(self) -> None:
+        undo: list[int] = []
+        redo: list[int] = []
+        active: dict[str, list[int]] = {}
+        owner: dict[int, str] = {}
+        for event_id, kind, conviction_id, target in self._db().execute(
+            "SELECT event_id, kind, conviction_id, target_event_id FROM decision_events ORDER BY event_id"
+        ):
+            if kind == "decision":
+                undo.append(event_id)
+                redo.clear()
+                owner[event_id] = conviction_id
+                active.setdefault(conviction_id, []).append(event_id)
+            elif kind == "undo" and undo and undo[-1] == target:
+                undo.pop()
+                redo.append(target)
+                active[owner[target]].pop()
+            elif kind == "redo" and redo and redo[-1] == target:
+                redo.pop()
+                undo.append(target)
+                active[owner[target]].append(target)
+            else:
+                raise NotAWorkspace(
+                    f"{self._path.name}: the decision log is inconsistent at event {event_id}; run an audit check"
+                )
+        self._undo_stack, self._redo_stack, self._active, self._event_conviction = undo, redo, active, owner
+
+    def _proposed_outcome(self, conviction_id: str) -> str | None:
+        """The latest run's outcome for a conviction (cached per run)."""
+        latest = self._db().execute("SELECT MAX(run_id) FROM runs").fetchone()[0]
+        if latest is None:
+            return None
+        if self._proposals is None or self._proposals[0] != latest:
+            self._proposals = (latest, self.load_results(latest).select("conviction_id", "outcome"))
+        hit = self._proposals[1].filter(pl.col("conviction_id") == conviction_id)
+        return hit.item(0, "outcome") if hit.height else None
+
+    def record_decision(
+        self,
+        conviction_id: str,
+        decision: str,
+        *,
+        reason: str | None = None,
+        ground: str | None = None,
+        notes: str | None = None,
+        proposed: str | None = None,
+        reviewer: str | None = None,
+    ) -> int:
+        """Record an attorney decision; committed to disk before this returns. Returns the event id.
+
+        ``proposed`` is the engine's outcome; when omitted it is taken from the latest run.
+        A reason is required whenever the decision departs from the proposal.
+        """
+        if not isinstance(conviction_id, str) or not conviction_id.strip():
+            raise InputError("a decision needs the conviction it applies to")
+        if decision not in DECISIONS:
+            raise InputError(f"unknown decision '{decision}'; expected one of {', '.join(DECISIONS)}")
+        reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
+        notes = notes.strip() if isinstance(notes, str) and notes.strip() else None
+        if decision == "challenge":
+            if ground not in CHALLENGE_GROUNDS:
+                raise InputError(
+                    f"conviction {conviction_id}: a challenge needs a ground: {' or '.join(CHALLENGE_GROUNDS)}"
+                )
+        elif ground is not None:
+            raise InputError(f"conviction {conviction_id}: a ground is only given with a challenge")
+        if proposed is not None and proposed not in OUTCOMES:
+            raise InputError(f"unknown proposed outcome '{proposed}'; expected one of {', '.join(OUTCOMES)}")
+        reviewer = reviewer.strip() if isinstance(reviewer, str) and reviewer.strip() else None
+        with self._lock:  # commit and derived state move together
+            with self._write() as conn:
+                if proposed is None:
+                    proposed = self._proposed_outcome(conviction_id)
+                if decision == "accept" and proposed in (None, "review"):
+                    raise InputError(
+                        f"conviction {conviction_id}: nothing to accept;"
+                        + (" the engine proposes attorney review: choose dismiss, reduce, challenge or defer"
+                           if proposed == "review" else " it has no proposed outcome in the latest run")
+                    )
+                departs = requires_reason(decision, proposed)
+                if departs and reason is None:
+                    raise InputError(
+                        f"conviction {conviction_id}: a reason is required when the decision ({decision}) "
+                        f"departs from the proposed outcome ({proposed or 'none'})"
+                    )
+                who = reviewer or self.reviewer()
+                at = self._now()
+                event_id = conn.execute(
+                    "INSERT INTO decision_events (at, kind, conviction_id, decision, proposed, reason, ground,"
+                    " notes, reviewer) VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?)",
+                    (at, conviction_id, decision, proposed, reason, ground, notes, who),
+                ).lastrowid
+                self._append_audit(
+                    "decision",
+                    {
+                        "event_id": event_id,
+                        "conviction_id": conviction_id,
+                        "decision": decision,
+                        "proposed": proposed,
+                        "ground": ground,
+                        "departs": departs,
+                        "has_reason": reason is not None,
+                        "has_notes": notes is not None,
+                        "reviewer": who,
+                    },
+                    at=at,
+                )
+            # Committed: now move the derived state.
+            self._undo_stack.append(event_id)
+            self._redo_stack.clear()
+            self._event_conviction[event_id] = conviction_id
+            self._active.setdefault(conviction_id, []).append(event_id)
+        log.debug("decision event %d recorded", event_id)
+        return event_id
+
+    def can_undo(self) -> bool:
+        with self._lock:
+            return bool(self._undo_stack)
+
+    def can_redo(self) -> bool:
+        with self._lock:
+            return bool(self._redo_stack)
+
+    def _stack_event(self, kind: str) -> dict[str, Any] | None:
+        with self._lock:
+            source = self._undo_stack if kind == "undo" else self._redo_stack
+            if not source:
+                return None
+            target = source[-1]
+            conviction_id = self._event_conviction[target]
+            with self._write() as conn:
+                who = self.reviewer()
+                at = self._now()
+                event_id = conn.execute(
+                    "INSERT INTO decision_events (at, kind, conviction_id, reviewer, target_event_id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (at, kind, conviction_id, who, target),
+                ).lastrowid
+                self._append_audit(
+                    kind,
+                    {"event_id": event_id, "target_event_id": target, "conviction_id": conviction_id},
+                    at=at,
+                )
+            source.pop()
+            if kind == "undo":
+                self._redo_stack.append(target)
+                self._active[conviction_id].pop()
+            else:
+                self._undo_stack.append(target)
+                self._active[conviction_id].append(target)
+            event = self._event(event_id)
+            event["target"] = self._event(target)
+            return event
+
+    def undo(self) -> dict[str, Any] | None:
+        """Withdraw the latest effective decision (workspace-wide); None when there is nothing to undo.
+
+        Returns the undo event, with the withdrawn decision under ``target``.
+        """
+        return self._stack_event("undo")
+
+    def redo(self) -> dict[str, Any] | None:
+        """Re-apply the latest undone decision; None when there is nothing to redo."""
+        return self._stack_event("redo")
+
+    _EVENT_COLUMNS = (
+        "event_id", "at", "kind", "conviction_id", "decision", "proposed", "reason", "ground", "notes",
+        "reviewer", "target_event_id",
+    )
+
+    def _event(self, event_id: int) -> dict[str, Any]:
+        row = self._db().execute(
+            f"SELECT {', '.join(self._EVENT_COLUMNS)} FROM decision_events WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return self._event_dict(row)
+
+    def _event_dict(self, row: tuple) -> dict[str, Any]:
+        event = dict(zip(self._EVENT_COLUMNS, row))
+        if event["kind"] == "decision":
+            event["outcome"] = event["proposed"] if event["decision"] == "accept" else event["decision"]
+            stack = self._active.get(event["conviction_id"])
+            event["effective"] = bool(stack) and stack[-1] == event["event_id"]
+        return event
+
+    def decision_history(self, conviction_id: str) -> list[dict[str, Any]]:
+        """Every decision, undo and redo event for one conviction, oldest first."""
+        with self._lock:
+            rows = self._db().execute(
+                f"SELECT {', '.join(self._EVENT_COLUMNS)} FROM decision_events WHERE conviction_id = ?"
+                " ORDER BY event_id",
+                (conviction_id,),
+            ).fetchall()
+            return [self._event_dict(row) for row in rows]
+
+    def decision_for(self, conviction_id: str) -> dict[str, Any] | None:
+        """The effective decision event for one conviction, or None."""
+        with self._lock:
+            stack = self._active.get(conviction_id)
+            return self._event(stack[-1]) if stack else None
+
+    def current_decisions(self) -> pl.DataFrame:
+        """One row per conviction with an effective decision (see ``_DECISION_SCHEMA``)."""
+        with self._lock:
+            effective = {stack[-1] for stack in self._active.values() if stack}
+            rows = [
+                row
+                for row in self._db().execute(
+                    "SELECT conviction_id, decision, proposed, reason, ground, notes, reviewer, at, event_id"
+                    " FROM decision_events WHERE kind = 'decision' ORDER BY conviction_id"
+                )
+                if row[8] in effective
+            ]
+        frame = pl.DataFrame(
+            rows,
+            schema={k: v for k, v in _DECISION_SCHEMA.items() if k != "outcome"},
+            orient="row",
+        )
+        outcome = pl.when(pl.col("decision") == "accept").then(pl.col("proposed")).otherwise(pl.col("decision"))
+        return frame.with_columns(outcome.alias("outcome")).select(list(_DECISION_SCHEMA))
+
+    # ----------------------------------------------------------------- notes

@@ -1,0 +1,826 @@
+"""The encrypted workspace file: imports, screening runs, attorney decisions, audit trail.
+
+One SQLCipher database per project (``*.clearrec``). ``PRAGMA key`` is given the passphrase,
+so SQLCipher derives the page key with its KDF and a per-file random salt; every page, the
+write-ahead log included, is encrypted and authenticated, and the file carries no SQLite
+header. Nothing is ever written in plaintext beside it: temporary tables and sorts stay in
+memory, and frames are stored as Arrow IPC bytes built in memory (never pickle).
+
+Durability: WAL journal with ``synchronous=FULL``; every public write is one transaction that
+is committed before the method returns, so a decision the GUI shows as recorded survives a
+crash or SIGKILL.
+
+Threading: one sqlite connection per ``Workspace``; every public method takes an internal
+lock, so calls from different threads are serialised and safe, but a long write (a large
+import) blocks other callers for its duration. The GUI should still route writes through its
+single-worker pool and never call from the GUI thread for large frames. The file is opened in
+exclusive locking mode, so a second process (another window, ``clearrec audit verify``) gets
+``WorkspaceBusy`` instead of a second writer.
+
+Decisions are an append-only event log (``decision``, ``undo``, ``redo`` events); the undo and
+redo stacks and the effective decision per conviction are derived by replaying it, so they
+survive close and reopen.
+
+The audit trail is an append-only table guarded by triggers and chained with SHA-256 (see
+``audit_entry_hash``). Audit details never carry names, dates of birth, CII or SSN: convictions
+are referred to by ``conviction_id`` and free text (reasons, notes) is never copied there.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import io
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path, PurePath
+from typing import Any
+
+import polars as pl
+from sqlcipher3 import dbapi2 as sqlcipher
+
+from ..errors import InputError
+from ..safety import local_path
+from .audit import _canonical_json, _check_detail_keys, audit_entry_hash
+from .decisions import DecisionLog
+from .schema import (
+    _ACTION_RE,
+    _CHUNK_BYTES,
+    _FRAME_FORMAT,
+    _INTERNAL_ACTIONS,
+    _SCHEMA,
+    _SHA256_RE,
+    _SQLITE_HEADER,
+    APP_MARKER,
+    APPLICATION_ID,
+    GENESIS_HASH,
+    MIN_PASSPHRASE_LENGTH,
+    OFFICE_FIELDS,
+    REVIEWER_SETTING,
+    SCHEMA_VERSION,
+    NotAWorkspace,
+    WorkspaceBusy,
+    WrongPassphrase,
+)
+
+log = logging.getLogger(__name__)
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _quote_literal(text: str) -> str:
+    # PRAGMA takes no bound parameters; an SQL string literal doubles its quotes.
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_passphrase(passphrase: Any, *, creating: bool) -> str:
+    if not isinstance(passphrase, str) or not passphrase:
+        raise InputError("a workspace passphrase is required")
+    if "\x00" in passphrase:
+        raise InputError("the passphrase cannot contain a NUL character")
+    if creating and len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise InputError(f"the workspace passphrase must be at least {MIN_PASSPHRASE_LENGTH} characters")
+    return passphrase
+
+
+def _error_name(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")
+
+
+def _is_busy(exc: BaseException) -> bool:
+    return _error_name(exc) in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc) or "busy" in str(exc)
+
+
+def _is_not_a_database(exc: BaseException) -> bool:
+    return _error_name(exc) == "SQLITE_NOTADB" or "file is not a database" in str(exc)
+
+
+def _frame_to_chunks(frame: pl.DataFrame) -> tuple[list[memoryview], int, str]:
+    buf = io.BytesIO()
+    frame.write_ipc(buf, compression="zstd")
+    view = buf.getbuffer()
+    digest = hashlib.sha256(view).hexdigest()
+    chunks = [view[i : i + _CHUNK_BYTES] for i in range(0, len(view), _CHUNK_BYTES)] or [view[:0]]
+    return chunks, len(view), digest
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("line counts in the import report must be integers")
+    return value
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+class Workspace(DecisionLog):
+    """An open workspace file. Build with ``Workspace.create`` or ``Workspace.open``; close it."""
+
+    def __init__(self, path: Path, conn: Any, clock: Callable[[], datetime] | None) -> None:
+        self._path = path
+        self._conn = conn
+        self._clock = clock or _utc_now
+        self._lock = threading.RLock()
+        self._os_user: str | None = None
+        # Derived from the decision log (see _replay_decisions).
+        self._undo_stack: list[int] = []
+        self._redo_stack: list[int] = []
+        self._active: dict[str, list[int]] = {}
+        self._event_conviction: dict[int, str] = {}
+        self._proposals: tuple[int, pl.DataFrame] | None = None  # (run_id, conviction_id/outcome)
+
+    # ----------------------------------------------------------------- open / create / close
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        passphrase: str,
+        *,
+        county: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Workspace:
+        """Create a new encrypted workspace; refuses an existing path."""
+        target = local_path(path, must_exist=False, what="workspace")
+        _check_passphrase(passphrase, creating=True)
+        for existing in (target, Path(f"{target}-wal"), Path(f"{target}-journal")):
+            if existing.exists():
+                raise InputError(f"{existing}: already exists; choose another name for the new workspace")
+        if not target.parent.is_dir():
+            raise InputError(f"{target.parent}: no such folder")
+        conn = None
+        try:
+            conn = sqlcipher.connect(str(target), isolation_level=None, check_same_thread=False, timeout=1.0)
+            _quiet_sqlcipher_log(conn)
+            if not conn.execute("PRAGMA cipher_version").fetchall():
+                # A plain SQLite build would ignore the key and write the records in clear.
+                raise RuntimeError("the SQLite library in use has no SQLCipher encryption")
+            conn.execute(f"PRAGMA key = {_quote_literal(passphrase)}")
+            _configure(conn)
+            ws = cls(target, conn, clock)
+            now = ws._now()
+            meta = {
+                "app": APP_MARKER,
+                "schema_version": str(SCHEMA_VERSION),
+                "workspace_id": str(uuid.uuid4()),
+                "created_at": now,
+                "county": county or "",
+                "audit_count": "0",
+                "audit_head": GENESIS_HASH,
+            }
+            # executescript commits first and leaves our BEGIN open: schema, meta and the first
+            # audit entry land in a single transaction.
+            conn.executescript("BEGIN IMMEDIATE;\n" + _SCHEMA)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+            ws._append_audit(
+                "workspace_created",
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "county": county or None,
+                    "cipher_version": conn.execute("PRAGMA cipher_version").fetchone()[0],
+                },
+                at=now,
+            )
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with open(target, "rb") as fh:
+                if fh.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER:
+                    raise RuntimeError("the workspace was written without encryption")
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+                leftover.unlink(missing_ok=True)
+            raise
+        log.info("created workspace %s", target.name)
+        return ws
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        passphrase: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Workspace:
+        """Open an existing workspace. Raises WrongPassphrase, NotAWorkspace or WorkspaceBusy."""
+        target = local_path(path, must_exist=True, what="workspace")
+        if target.is_dir():
+            raise NotAWorkspace(f"{target}: is a folder, not a ClearRec workspace")
+        _check_passphrase(passphrase, creating=False)
+        size = target.stat().st_size
+        with open(target, "rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+        if head == _SQLITE_HEADER:
+            raise NotAWorkspace(f"{target.name}: is an unencrypted SQLite database, not a ClearRec workspace")
+        has_wal = Path(f"{target}-wal").exists()
+        # SQLCipher files are whole pages (512-byte multiples); 0 bytes only before a first checkpoint.
+        if (size == 0 and not has_wal) or size % 512:
+            raise NotAWorkspace(f"{target.name}: is not a ClearRec workspace")
+        conn = sqlcipher.connect(str(target), isolation_level=None, check_same_thread=False, timeout=1.0)
+        try:
+            _quiet_sqlcipher_log(conn)
+            conn.execute(f"PRAGMA key = {_quote_literal(passphrase)}")
+            try:
+                conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlcipher.DatabaseError as exc:
+                if _is_busy(exc):
+                    raise WorkspaceBusy(
+                        f"{target.name}: is open in another ClearRec window or command; close it there first"
+                    ) from None
+                if _is_not_a_database(exc):
+                    raise WrongPassphrase(
+                        f"{target.name}: wrong passphrase for this workspace"
+                        " (or the file is not a ClearRec workspace)"
+                    ) from None
+                raise
+            try:
+                _configure(conn)
+            except sqlcipher.DatabaseError as exc:
+                if _is_busy(exc):
+                    raise WorkspaceBusy(
+                        f"{target.name}: is open in another ClearRec window or command; close it there first"
+                    ) from None
+                raise
+            ws = cls(target, conn, clock)
+            ws._check_identity()
+            ws._replay_decisions()
+        except BaseException:
+            conn.close()
+            raise
+        log.info("opened workspace %s", target.name)
+        return ws
+
+    def _check_identity(self) -> None:
+        has_meta = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        app = self._meta("app") if has_meta else None
+        if app != APP_MARKER:
+            raise NotAWorkspace(f"{self._path.name}: is an encrypted database but not a ClearRec workspace")
+        version = int(self._meta("schema_version") or 0)
+        if version > SCHEMA_VERSION:
+            raise InputError(
+                f"{self._path.name}: was made by a newer ClearRec (workspace format {version});"
+                " update ClearRec to open it"
+            )
+
+    def close(self) -> None:
+        """Checkpoint the log into the main file and close. Safe to call twice."""
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlcipher.Error:
+                log.warning("checkpoint on close failed; the log is replayed on next open")
+            self._conn.close()
+            self._conn = None
+            log.info("closed workspace %s", self._path.name)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    def info(self) -> dict[str, Any]:
+        """Workspace id, creation time, county, format and cipher version."""
+        with self._lock:
+            conn = self._db()
+            return {
+                "path": str(self._path),
+                "workspace_id": self._meta("workspace_id"),
+                "created_at": self._meta("created_at"),
+                "county": self._meta("county") or None,
+                "schema_version": int(self._meta("schema_version") or 0),
+                "cipher_version": conn.execute("PRAGMA cipher_version").fetchone()[0],
+            }
+
+    @property
+    def county(self) -> str | None:
+        with self._lock:
+            return self._meta("county") or None
+
+    def check_integrity(self) -> tuple[bool, list[str]]:
+        """SQLite integrity_check, SQLCipher page-HMAC check and foreign keys: (ok, problems)."""
+        with self._lock:
+            conn = self._db()
+            problems = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall() if row[0] != "ok"]
+            problems += [str(row[0]) for row in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
+            problems += [
+                f"foreign key: {row[0]} row {row[1]} -> {row[2]}"
+                for row in conn.execute("PRAGMA foreign_key_check").fetchall()
+            ]
+            return (not problems, problems)
+
+    # ----------------------------------------------------------------- internals
+
+    def _db(self) -> Any:
+        if self._conn is None:
+            raise RuntimeError("the workspace is closed")
+        return self._conn
+
+    def _now(self) -> str:
+        moment = self._clock()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def _write(self):
+        """One committed transaction; the caller's in-memory state changes after it returns."""
+        with self._lock:
+            conn = self._db()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _append_audit(self, action: str, details: Mapping[str, Any], *, at: str | None = None) -> int:
+        """Append one chained entry; must run inside a write transaction."""
+        conn = self._db()
+        details = json.loads(_canonical_json(dict(details)))  # normalise dates/tuples once
+        row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev_hash = (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
+        at = at or self._now()
+        actor = self.reviewer()
+        digest = audit_entry_hash(seq, at, actor, action, details, prev_hash)
+        conn.execute(
+            "INSERT INTO audit (seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, actor, action, _canonical_json(details), prev_hash, digest),
+        )
+        # The head is kept in meta too, so cutting entries off the end is noticed by verify_audit.
+        conn.executemany(
+            "UPDATE meta SET value = ? WHERE key = ?", ((str(seq), "audit_count"), (digest, "audit_head"))
+        )
+        return seq
+
+    def _store_frame(self, frame: pl.DataFrame) -> int:
+        conn = self._db()
+        chunks, n_bytes, digest = _frame_to_chunks(frame)
+        cur = conn.execute(
+            "INSERT INTO frames (format, n_rows, n_bytes, sha256) VALUES (?, ?, ?, ?)",
+            (_FRAME_FORMAT, frame.height, n_bytes, digest),
+        )
+        frame_id = cur.lastrowid
+        conn.executemany(
+            "INSERT INTO frame_chunks (frame_id, chunk_no, data) VALUES (?, ?, ?)",
+            ((frame_id, i, chunk) for i, chunk in enumerate(chunks)),
+        )
+        return frame_id
+
+    def _load_frame(self, frame_id: int) -> pl.DataFrame:
+        conn = self._db()
+        row = conn.execute("SELECT format, n_bytes, sha256 FROM frames WHERE frame_id = ?", (frame_id,)).fetchone()
+        if row is None or row[0] != _FRAME_FORMAT:
+            raise NotAWorkspace(f"{self._path.name}: a stored table is missing or in an unknown format")
+        data = b"".join(
+            chunk
+            for (chunk,) in conn.execute(
+                "SELECT data FROM frame_chunks WHERE frame_id = ? ORDER BY chunk_no", (frame_id,)
+            )
+        )
+        if len(data) != row[1] or hashlib.sha256(data).hexdigest() != row[2]:
+            raise NotAWorkspace(f"{self._path.name}: a stored table is damaged; run an integrity check")
+        return pl.read_ipc(io.BytesIO(data))
+
+    # ----------------------------------------------------------------- reviewer and settings
+
+    def reviewer(self) -> str:
+        """The settings override (``reviewer_name``) or else the operating-system user."""
+        with self._lock:
+            row = self._db().execute(
+                "SELECT value_json FROM settings WHERE key = ?", (REVIEWER_SETTING,)
+            ).fetchone()
+            if row:
+                name = json.loads(row[0])
+                if isinstance(name, str) and name.strip():
+                    return name.strip()
+            if self._os_user is None:
+                try:
+                    self._os_user = getpass.getuser()
+                except Exception:  # no login name on some service accounts
+                    self._os_user = "unknown"
+            return self._os_user
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._db().execute("SELECT value_json FROM settings WHERE key = ?", (key,)).fetchone()
+            return json.loads(row[0]) if row else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value; ``None`` removes the setting. Audited by key only."""
+        if not isinstance(key, str) or not key:
+            raise ValueError("a setting key must be a non-empty string")
+        with self._write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                conn.execute(
+                    "INSERT INTO settings (key, value_json) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json",
+                    (key, _canonical_json(value)),
+                )
+            self._append_audit("setting_changed", {"key": key, "cleared": value is None})
+
+    # ----------------------------------------------------------------- office details
+
+    def get_office(self) -> dict[str, Any]:
+        """All office fields; unset ones are ``""`` (``courthouses``: ``[]``)."""
+        with self._lock:
+            row = self._db().execute("SELECT details_json FROM office WHERE id = 1").fetchone()
+            stored = json.loads(row[0]) if row else {}
+            return {f: stored.get(f, [] if f == "courthouses" else "") for f in OFFICE_FIELDS}
+
+    def set_office(self, details: Mapping[str, Any]) -> None:
+        """Update the given office fields (others keep their value); audited by field name only."""
+        unknown = sorted(set(details) - set(OFFICE_FIELDS))
+        if unknown:
+            raise InputError(f"unknown office field(s): {', '.join(unknown)}")
+        cleaned: dict[str, Any] = {}
+        for field, value in details.items():
+            if field == "courthouses":
+                if value is None:
+                    value = []
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise InputError("office field 'courthouses' must be a list of names")
+                cleaned[field] = [v.strip() for v in value if v.strip()]
+            else:
+                if value is None:
+                    value = ""
+                if not isinstance(value, str):
+                    raise InputError(f"office field '{field}' must be text")
+                cleaned[field] = value.strip()
+        with self._write() as conn:
+            current = self.get_office()
+            changed = sorted(f for f, v in cleaned.items() if current[f] != v)
+            if not changed:
+                return
+            current.update(cleaned)
+            conn.execute(
+                "INSERT INTO office (id, details_json) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET details_json = excluded.details_json",
+                (_canonical_json(current),),
+            )
+            self._append_audit("office_changed", {"fields": changed})
+
+    # ----------------------------------------------------------------- imports
+
+    def add_import(
+        self,
+        source_name: str,
+        sha256: str,
+        size: int,
+        report: Mapping[str, Any],
+        rows: pl.DataFrame,
+    ) -> int:
+        """Store one imported file: its identity, import report and normalised rows."""
+        if not isinstance(source_name, str) or not source_name.strip():
+            raise ValueError("source_name must be the imported file's name")
+        sha256 = str(sha256).lower()
+        if not _SHA256_RE.match(sha256):
+            raise ValueError("sha256 must be 64 hex digits")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError("size must be a byte count")
+        if not isinstance(rows, pl.DataFrame):
+            raise TypeError("rows must be a polars DataFrame")
+        report = dict(report)
+        lines_read = _optional_int(report.get("lines_read"))
+        lines_rejected = _optional_int(report.get("lines_rejected"))
+        report_json = _canonical_json(report)
+        name = PurePath(source_name).name or source_name
+        with self._write() as conn:
+            frame_id = self._store_frame(rows)
+            at = self._now()
+            import_id = conn.execute(
+                "INSERT INTO imports (source_name, size, sha256, imported_at, lines_read, rows_imported,"
+                " lines_rejected, report_json, rows_frame_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, size, sha256, at, lines_read, rows.height, lines_rejected, report_json, frame_id),
+            ).lastrowid
+            self._append_audit(
+                "import",
+                {
+                    "import_id": import_id,
+                    "source_name": name,
+                    "sha256": sha256,
+                    "size": size,
+                    "lines_read": lines_read,
+                    "rows_imported": rows.height,
+                    "lines_rejected": lines_rejected,
+                },
+                at=at,
+            )
+        log.info("stored import %d (%d rows)", import_id, rows.height)
+        return import_id
+
+    def imports(self) -> list[dict[str, Any]]:
+        """Every import, oldest first, without its rows."""
+        with self._lock:
+            cur = self._db().execute(
+                "SELECT import_id, source_name, size, sha256, imported_at, lines_read, rows_imported,"
+                " lines_rejected, report_json FROM imports ORDER BY import_id"
+            )
+            out = []
+            for row in cur.fetchall():
+                keys = ("import_id", "source_name", "size", "sha256", "imported_at", "lines_read",
+                        "rows_imported", "lines_rejected")
+                entry = dict(zip(keys, row[:8]))
+                entry["report"] = json.loads(row[8])
+                out.append(entry)
+            return out
+
+    def load_import_rows(self, import_id: int) -> pl.DataFrame:
+        with self._lock:
+            row = self._db().execute(
+                "SELECT rows_frame_id FROM imports WHERE import_id = ?", (import_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no import {import_id} in this workspace")
+            return self._load_frame(row[0])
+
+    # ----------------------------------------------------------------- runs
+
+    def add_run(
+        self,
+        import_ids: Iterable[int],
+        profile_id: str,
+        profile_text: str,
+        county: str | None,
+        as_of: date | str,
+        results: pl.DataFrame,
+        summary: Mapping[str, Any],
+    ) -> int:
+        """Store one screening run. ``results`` needs unique string ``conviction_id`` and ``outcome``."""
+        import_ids = [int(i) for i in import_ids]
+        if len(set(import_ids)) != len(import_ids):
+            raise ValueError("import_ids lists an import twice")
+        if not isinstance(results, pl.DataFrame):
+            raise TypeError("results must be a polars DataFrame")
+        missing = {"conviction_id", "outcome"} - set(results.columns)
+        if missing:
+            raise ValueError(f"results frame lacks column(s): {', '.join(sorted(missing))}")
+        results = results.with_columns(pl.col("conviction_id").cast(pl.String), pl.col("outcome").cast(pl.String))
+        ids = results.get_column("conviction_id")
+        if ids.null_count():
+            raise ValueError("results frame has rows without a conviction_id")
+        if ids.n_unique() != results.height:
+            raise ValueError("results frame repeats a conviction_id")
+        if isinstance(as_of, datetime):
+            as_of = as_of.date()
+        as_of_text = as_of.isoformat() if isinstance(as_of, date) else date.fromisoformat(str(as_of)).isoformat()
+        profile_sha = hashlib.sha256(profile_text.encode("utf-8")).hexdigest()
+        summary_json = _canonical_json(dict(summary))
+        by_outcome = {
+            str(k): int(v)
+            for k, v in results.get_column("outcome").fill_null("").value_counts().iter_rows()
+        }
+        with self._write() as conn:
+            for import_id in import_ids:
+                if conn.execute("SELECT 1 FROM imports WHERE import_id = ?", (import_id,)).fetchone() is None:
+                    raise KeyError(f"no import {import_id} in this workspace")
+            frame_id = self._store_frame(results)
+            at = self._now()
+            run_id = conn.execute(
+                "INSERT INTO runs (created_at, profile_id, profile_text, profile_sha256, county, as_of,"
+                " n_results, summary_json, results_frame_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (at, profile_id, profile_text, profile_sha, county, as_of_text, results.height, summary_json,
+                 frame_id),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO run_imports (run_id, import_id, position) VALUES (?, ?, ?)",
+                ((run_id, import_id, pos) for pos, import_id in enumerate(import_ids)),
+            )
+            self._append_audit(
+                "run",
+                {
+                    "run_id": run_id,
+                    "import_ids": import_ids,
+                    "profile_id": profile_id,
+                    "profile_sha256": profile_sha,
+                    "county": county,
+                    "as_of": as_of_text,
+                    "convictions": results.height,
+                    "by_outcome": by_outcome,
+                },
+                at=at,
+            )
+        self._proposals = None
+        log.info("stored run %d (%d convictions)", run_id, results.height)
+        return run_id
+
+    def _run_dicts(self, where: str = "", params: tuple = ()) -> list[dict[str, Any]]:
+        conn = self._db()
+        rows = conn.execute(
+            "SELECT run_id, created_at, profile_id, profile_text, profile_sha256, county, as_of, n_results,"
+            f" summary_json FROM runs {where} ORDER BY run_id",
+            params,
+        ).fetchall()
+        out = []
+        for row in rows:
+            keys = ("run_id", "created_at", "profile_id", "profile_text", "profile_sha256", "county", "as_of",
+                    "n_results")
+            entry = dict(zip(keys, row[:8]))
+            entry["summary"] = json.loads(row[8])
+            entry["import_ids"] = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT import_id FROM run_imports WHERE run_id = ? ORDER BY position", (row[0],)
+                )
+            ]
+            out.append(entry)
+        return out
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first, without its results frame."""
+        with self._lock:
+            return self._run_dicts()
+
+    def latest_run(self) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db().execute("SELECT MAX(run_id) FROM runs").fetchone()
+            if row[0] is None:
+                return None
+            return self._run_dicts("WHERE run_id = ?", (row[0],))[0]
+
+    def load_results(self, run_id: int) -> pl.DataFrame:
+        with self._lock:
+            row = self._db().execute("SELECT results_frame_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no run {run_id} in this workspace")
+            return self._load_frame(row[0])
+
+    def compare_runs(self, old_run_id: int, new_run_id: int) -> pl.DataFrame:
+        """Convictions that are ``new``, ``gone`` or ``outcome_changed`` between two runs."""
+        with self._lock:
+            old = self.load_results(old_run_id).select("conviction_id", pl.col("outcome").alias("old_outcome"))
+            new = self.load_results(new_run_id).select("conviction_id", pl.col("outcome").alias("new_outcome"))
+        old = old.with_columns(pl.lit(True).alias("_in_old"))
+        new = new.with_columns(pl.lit(True).alias("_in_new"))
+        change = (
+            pl.when(pl.col("_in_old").is_null())
+            .then(pl.lit("new"))
+            .when(pl.col("_in_new").is_null())
+            .then(pl.lit("gone"))
+            .when(pl.col("old_outcome").ne_missing(pl.col("new_outcome")))
+            .then(pl.lit("outcome_changed"))
+        )
+        return (
+            old.join(new, on="conviction_id", how="full", coalesce=True)
+            .with_columns(change.alias("change"))
+            .filter(pl.col("change").is_not_null())
+            .select("conviction_id", "change", "old_outcome", "new_outcome")
+            .sort("conviction_id")
+        )
+
+    def add_note(self, text: str, *, conviction_id: str | None = None) -> int:
+        """A free-text note on the workspace or one conviction (the text never enters the audit trail)."""
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("a note cannot be empty")
+        with self._write() as conn:
+            at = self._now()
+            note_id = conn.execute(
+                "INSERT INTO notes (at, author, conviction_id, text) VALUES (?, ?, ?, ?)",
+                (at, self.reviewer(), conviction_id, text.strip()),
+            ).lastrowid
+            self._append_audit("note", {"note_id": note_id, "conviction_id": conviction_id}, at=at)
+        return note_id
+
+    def notes(self, conviction_id: str | None = None) -> list[dict[str, Any]]:
+        """Notes, oldest first: all of them, or those on one conviction."""
+        with self._lock:
+            sql = "SELECT note_id, at, author, conviction_id, text FROM notes"
+            params: tuple = ()
+            if conviction_id is not None:
+                sql += " WHERE conviction_id = ?"
+                params = (conviction_id,)
+            rows = self._db().execute(sql + " ORDER BY note_id", params).fetchall()
+            return [dict(zip(("note_id", "at", "author", "conviction_id", "text"), r)) for r in rows]
+
+    # ----------------------------------------------------------------- audit trail
+
+    def log_event(self, action: str, details: Mapping[str, Any] | None = None) -> int:
+        """Append an audit entry for another module (``export``, ``document``...). Returns its seq.
+
+        Details must be JSON data without personal identifiers; refer to convictions by
+        conviction_id. Keys such as ``name``, ``dob``, ``cii`` or ``ssn`` are refused.
+        """
+        if not isinstance(action, str) or not _ACTION_RE.match(action):
+            raise ValueError("an audit action is a short lower-case identifier")
+        if action in _INTERNAL_ACTIONS:
+            raise ValueError(f"audit action '{action}' is recorded by the workspace itself")
+        details = dict(details or {})
+        _check_detail_keys(details)
+        with self._write():
+            return self._append_audit(action, details)
+
+    def audit_entries(self, action: str | None = None) -> list[dict[str, Any]]:
+        """Audit entries oldest first, optionally of one action; details parsed."""
+        with self._lock:
+            sql = "SELECT seq, at, actor, action, details, prev_hash, hash FROM audit"
+            params: tuple = ()
+            if action is not None:
+                sql += " WHERE action = ?"
+                params = (action,)
+            rows = self._db().execute(sql + " ORDER BY seq", params).fetchall()
+        keys = ("seq", "at", "actor", "action", "details", "prev_hash", "hash")
+        return [dict(zip(keys, (*r[:4], json.loads(r[4]), *r[5:]))) for r in rows]
+
+    def audit_head(self) -> str:
+        """Hash of the latest audit entry (print it on documents to anchor the chain)."""
+        with self._lock:
+            row = self._db().execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            return row[0] if row else GENESIS_HASH
+
+    def verify_audit(self) -> tuple[bool, int | None, str]:
+        """Re-check the hash chain: (ok, first bad seq or None, one-line message)."""
+        with self._lock:
+            conn = self._db()
+            expected_seq, prev_hash = 1, GENESIS_HASH
+            for seq, at, actor, action, details_text, stored_prev, stored_hash in conn.execute(
+                "SELECT seq, at, actor, action, details, prev_hash, hash FROM audit ORDER BY seq"
+            ):
+                if seq != expected_seq:
+                    return False, expected_seq, f"audit entry {expected_seq} is missing"
+                if stored_prev != prev_hash:
+                    return False, seq, f"audit entry {seq} does not link to entry {seq - 1}"
+                try:
+                    details = json.loads(details_text)
+                except (TypeError, ValueError):
+                    return False, seq, f"audit entry {seq} has unreadable details"
+                if audit_entry_hash(seq, at, actor, action, details, stored_prev) != stored_hash:
+                    return False, seq, f"audit entry {seq} was altered after it was written"
+                expected_seq, prev_hash = seq + 1, stored_hash
+            count = int(self._meta("audit_count") or -1)
+            if count != expected_seq - 1 or self._meta("audit_head") != prev_hash:
+                first_bad = min(count, expected_seq - 1) + 1 if count >= 0 else expected_seq
+                return False, first_bad, (
+                    f"the audit trail ends at entry {expected_seq - 1} but the workspace recorded {count} entries"
+                )
+            triggers = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+                )
+            }
+            if not {"audit_no_update", "audit_no_delete"} <= triggers:
+                return False, None, "the audit trail's append-only protection has been removed"
+            return True, None, f"audit trail intact: {expected_seq - 1} entries, head {prev_hash}"
+
+
+def _quiet_sqlcipher_log(conn: Any) -> None:
+    # SQLCipher >= 4.6 prints decryption failures (every wrong passphrase) to stderr.
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+    except sqlcipher.Error:
+        pass
+
+
+def _configure(conn: Any) -> None:
+    # Exclusive locking: one process at a time, and WAL needs no shared-memory file.
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"could not switch the workspace to WAL journaling ({mode})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def verify_workspace_audit(path: str | Path, passphrase: str) -> tuple[bool, int | None, str]:
+    """Open a workspace, verify its audit chain and close it (``clearrec audit verify``).
+
+    Raises WrongPassphrase, NotAWorkspace or WorkspaceBusy (all InputError) when it cannot be opened.
+    """
+    with Workspace.open(path, passphrase) as ws:
+        return ws.verify_audit()

@@ -1,0 +1,212 @@
+"""Overview: the run's figures at a glance (outcomes, sections, courthouses, what changed)."""
+
+from __future__ import annotations
+
+import polars as pl
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QScrollArea,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..models import (
+    Column,
+    FrameModel,
+)
+from ..session import Session
+from ..widgets.charts import BarChart
+from ..widgets.common import OUTCOME_TEXT, configure_table, esc, fmt_int, plural
+
+
+class CountTable(QTableView):
+    """A small read-only table of (label, count) pairs."""
+
+    def __init__(self, name: str, label: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model_ = FrameModel([Column("label", label, 200), Column("count", "Convictions", 90)], self)
+        configure_table(self, self.model_, name, sortable=True)
+        self.setMinimumHeight(120)
+
+    def set_counts(self, counts: dict) -> None:
+        items = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+        self.model_.set_frame(pl.DataFrame(
+            {"label": [str(k) if k not in (None, "") else "(blank)" for k, _ in items],
+             "count": [int(v) for _, v in items]},
+            schema={"label": pl.String, "count": pl.Int64}))
+
+
+class OverviewView(QWidget):
+    """What the run found: counts, people left with no felony / no conviction, charts, warnings."""
+
+    title = "Overview"
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setAccessibleName("Overview")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.heading.setAccessibleName("Run")
+        layout.addWidget(self.heading)
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setAccessibleName("Warnings")
+        self.warnings.setObjectName("warnings")
+        self.warnings.setStyleSheet("#warnings { border: 1px solid #c77700; border-radius: 4px; padding: 6px; }")
+        layout.addWidget(self.warnings)
+
+        grid = QGridLayout()
+        left = QVBoxLayout()
+        self.people = QLabel()
+        self.people.setAccessibleName("People")
+        self.people.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        people_box = QGroupBox("People")
+        QVBoxLayout(people_box).addWidget(self.people)
+        left.addWidget(people_box)
+        self.outcome_chart = BarChart("Convictions by outcome")
+        self.section_chart = BarChart("Convictions by code section")
+        self.decade_chart = BarChart("Convictions by decade")
+        charts = QGroupBox("Charts")
+        cl = QVBoxLayout(charts)
+        cl.addWidget(self.outcome_chart)
+        cl.addWidget(self.section_chart)
+        cl.addWidget(self.decade_chart)
+        grid.addWidget(charts, 0, 1)
+        self.changes = QLabel()
+        self.changes.setWordWrap(True)
+        self.changes.setAccessibleName("Changes since the previous run")
+        changes_box = QGroupBox("Since the previous run")
+        QVBoxLayout(changes_box).addWidget(self.changes)
+        left.addWidget(changes_box)
+        left.addStretch(1)
+        grid.addLayout(left, 0, 0)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+
+        tables = QGridLayout()
+        self.by_outcome = CountTable("Convictions by outcome", "Outcome")
+        self.by_section = CountTable("Convictions by code section", "Section")
+        self.by_level = CountTable("Convictions by level", "Level")
+        self.by_courthouse = CountTable("Convictions by courthouse", "Courthouse")
+        for i, (title, table) in enumerate([("By outcome", self.by_outcome), ("By section", self.by_section),
+                                            ("By level", self.by_level), ("By courthouse", self.by_courthouse)]):
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(table)
+            tables.addWidget(box, i // 2, i % 2)
+        layout.addLayout(tables)
+        layout.addStretch(1)
+        session.run_changed.connect(self.refresh)
+        session.workspace_changed.connect(self.refresh)
+        self.refresh()
+
+    def warning_lines(self) -> list[str]:
+        s = self.session
+        run = s.run
+        if run is None:
+            return []
+        out = []
+        if run.results.height == 0:
+            out.append(f"No convictions found for the chosen county ({run.county}). Check the county: "
+                       "the import report lists the counties in the file.")
+        ws_county = s.workspace_county.upper()
+        if ws_county and run.county and ws_county != run.county:
+            out.append(f"This run screened {run.county}, but the workspace was created for {ws_county}.")
+        n_rejected = len(run.report.rejected)
+        if n_rejected:
+            out.append(f"{plural(n_rejected, 'line')} of the extract {'was' if n_rejected == 1 else 'were'} "
+                       "rejected; see the import report.")
+        if run.orphan_decisions:
+            out.append(f"{plural(run.orphan_decisions, 'decision')} refer to convictions that are not in "
+                       "this run.")
+        by_flag = run.summary.get("convictions", {}).get("by_flag", {})
+        unknown = int(by_flag.get("date_unknown", 0)) + int(by_flag.get("date_partial", 0))
+        if unknown:
+            out.append(f"{plural(unknown, 'conviction')} with an unknown or partial date "
+                       f"{'goes' if unknown == 1 else 'go'} to attorney review.")
+        dupes = int(by_flag.get("possible_duplicate_person", 0))
+        if dupes:
+            out.append(f"{plural(dupes, 'conviction')} of a possible duplicate person (never merged): "
+                       "check the flag in Review.")
+        return out
+
+    def refresh(self) -> None:
+        run = self.session.run
+        if run is None:
+            self.heading.setText("<h2>Overview</h2><p>No screening run yet. Import an extract first.</p>")
+            for w in (self.warnings, self.people, self.changes):
+                w.setText("")
+            self.warnings.hide()
+            for chart in (self.outcome_chart, self.section_chart, self.decade_chart):
+                chart.set_items([])
+            for t in (self.by_outcome, self.by_section, self.by_level, self.by_courthouse):
+                t.set_counts({})
+            return
+        conv = run.summary.get("convictions", {})
+        people = run.summary.get("people", {})
+        everything = run.summary.get("dismiss_everything", {})
+        self.heading.setText(
+            f"<h2>Overview: {esc(run.county)}</h2>"
+            f"<p>Evaluation date <b>{run.as_of.isoformat()}</b> · profile <b>{esc(run.profile_title)}</b> "
+            f"({esc(run.profile_id)}) · run {run.run_id} · {fmt_int(conv.get('total', run.results.height))} "
+            "cannabis convictions screened</p>")
+        lines = self.warning_lines()
+        self.warnings.setVisible(bool(lines))
+        self.warnings.setText("<b>Warnings</b><ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>")
+        rows = [("People with a cannabis conviction here", "with_conviction"),
+                ("People with some relief", "with_relief"),
+                ("People left with no felony", "no_felony_left"),
+                ("People left with no conviction at all", "no_conviction_left"),
+                ("People with no conviction in the last 7 years", "none_in_7_years")]
+        table = "".join(
+            f"<tr><td>{label}</td><td align='right'><b>{fmt_int(people.get(key))}</b></td>"
+            f"<td align='right'>{fmt_int(everything.get(key)) if key in everything else ''}</td></tr>"
+            for label, key in rows)
+        self.people.setText("<table cellspacing='0' cellpadding='4'><tr><th></th>"
+                            "<th align='right'>This profile</th>"
+                            "<th align='right'>If everything<br>were dismissed</th></tr>" + table + "</table>")
+        by_outcome = conv.get("by_outcome", {})
+        self.outcome_chart.set_items([(OUTCOME_TEXT.get(k, k), by_outcome.get(k, 0))
+                                      for k in ("dismiss", "reduce", "review", "ineligible")])
+        by_section = sorted(conv.get("by_section", {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        self.section_chart.set_items(by_section[:8])
+        decades = run.summary.get("breakdowns", {}).get("decade", {})
+        self.decade_chart.set_items([(k, v.get("convictions", 0)) for k, v in sorted(decades.items())])
+        charts = (self.outcome_chart, self.section_chart, self.decade_chart)
+        width = max(c.needed_label_width() for c in charts)
+        for chart in charts:
+            chart.label_width = width
+            chart.update()
+        self.by_outcome.set_counts({OUTCOME_TEXT.get(k, k): v for k, v in by_outcome.items()})
+        self.by_section.set_counts(conv.get("by_section", {}))
+        self.by_level.set_counts({{"F": "felony", "M": "misdemeanor", "I": "infraction"}.get(k, k): v
+                                  for k, v in conv.get("by_level", {}).items()})
+        self.by_courthouse.set_counts(conv.get("by_courthouse", {}))
+        if run.changes is None:
+            self.changes.setText("This is the first run in this workspace.")
+        else:
+            counts = dict(run.changes.group_by("change").len().iter_rows()) if run.changes.height else {}
+            self.changes.setText(
+                f"New convictions: <b>{fmt_int(counts.get('new'))}</b><br>"
+                f"No longer in the data: <b>{fmt_int(counts.get('gone'))}</b><br>"
+                f"Outcome changed: <b>{fmt_int(counts.get('outcome_changed'))}</b><br>"
+                "Decisions stay attached to their conviction across runs.")
+
+
+# -- Review ---------------------------------------------------------------------------------------

@@ -1,0 +1,243 @@
+"""The DOJ importer: file shapes, malformed lines, and every data-quality trap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from builders import Person, extract_text, write_extract
+
+from clearrec_desktop.core.errors import InputError
+from clearrec_desktop.core.ingest import doj
+from clearrec_desktop.core.ingest import importer as ingest_importer
+
+# the ten-row sample of the reference (doj-extract.md), copied into the repository
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "doj-extract-sample.csv"
+
+
+def _import(path):
+    return ingest_importer.import_files([path])
+
+
+def _conv(rows):
+    return rows.filter(pl.col("convicted"))
+
+
+@pytest.fixture
+def two_people(tmp_path):
+    a = Person("1001", "DOE,JANE", "19700101").conviction("19900101", "11359 HS-POSSESS FOR SALE",
+                                                          sentences=(("JAIL", "90", "D"), ("PROBATION", "3", "Y")))
+    b = Person("1002", "ROE,RICK", "19650505").conviction("19950303", "11357(B) HS-POSSESS", level="MISDEMEANOR")
+    return a, b
+
+
+def test_reference_sample_imports(tmp_path):
+    rows, rep = _import(SAMPLE)
+    assert rows.height == 10 and rep.rejected == []
+    conv = _conv(rows).unique(["subject_id", "count_key"])
+    assert set(conv["code_section"]) == {"HS 11359", "HS 11358", "HS 11357(b)"}
+    roe = conv.filter(pl.col("code_section") == "HS 11358")
+    assert roe["q_charge_from_comment"].to_list() == [True]
+    assert rep.counties == {"SAN JOAQUIN": 2, "ALAMEDA": 1}
+
+
+@pytest.mark.parametrize("variant", ["plain", "no_header", "trailing_comma", "bom", "crlf"])
+def test_file_shapes_give_the_same_rows(tmp_path, two_people, variant):
+    text = extract_text(two_people[0].rows + two_people[1].rows, header=variant != "no_header")
+    if variant == "trailing_comma":
+        head, rest = text.split("\n", 1)
+        text = head + ",\n" + rest
+    if variant == "crlf":
+        text = text.replace("\n", "\r\n")
+    data = text.encode("utf-8")
+    if variant == "bom":
+        data = b"\xef\xbb\xbf" + data
+    p = tmp_path / "x.dat"
+    p.write_bytes(data)
+    rows, rep = _import(p)
+    assert rep.rejected == []
+    assert rows.height == 5
+    first = 1 if variant == "no_header" else 2
+    assert rows["source_line"].to_list() == list(range(first, first + 5))
+    assert rows["subject_id"].to_list() == ["1001"] * 3 + ["1002"] * 2
+
+
+def test_padding_and_null_placeholders(tmp_path):
+    p = Person("1001", "DOE,JANE", "19700101").conviction("19900101", "11359 HS-SALE", ofn="NULL  ")
+    for r in p.rows:
+        r["CNT_ORDER"] = r["CNT_ORDER"] + "   "
+        r["STP_ORI_CNTY_NAME"] = " Sacramento  "
+    rows, rep = _import(write_extract(tmp_path / "x.csv", p))
+    conv = _conv(rows)
+    assert conv["court_case_number"].to_list() == [None]
+    assert conv["count_key"].to_list() == ["001002001000"]
+    assert conv["county"].to_list() == ["SACRAMENTO"]
+    assert rep.warnings["q_padded"] >= 2 and rep.warnings["q_null_placeholder"] >= 1
+    assert rep.warnings["q_county_variant"] == 2
+    assert rep.warnings["q_no_case_number"] == 1
+
+
+def test_malformed_lines_rejected_alone_with_line_numbers(tmp_path, two_people):
+    text = extract_text(two_people[0].rows + two_people[1].rows)
+    lines = text.splitlines()
+    lines[2] = lines[2] + ",EXTRA"                      # 96 fields -> line 3
+    lines[3] = lines[3].replace('"DOE,JANE"', '"DOE,JANE')  # stray quote -> line 4
+    lines[4] = ",".join(lines[4].split(",")[:-1])      # 94 fields -> line 5
+    p = tmp_path / "bad.csv"
+    p.write_text("\n".join(lines) + "\n")
+    rows, rep = _import(p)
+    rejected = {r["line"]: r["reason"] for r in rep.rejected}
+    assert rejected == {3: "has 96 fields, expected 95", 4: "stray or unbalanced double quote (bad quoting)",
+                        5: "has 94 fields, expected 95"}
+    assert rows["source_line"].to_list() == [2, 6]
+    assert rep.files[0].lines_read == 6 and rep.files[0].rows_imported == 2
+
+
+def test_quoted_line_break_is_kept_as_one_record(tmp_path, two_people):
+    rows_ = two_people[0].rows + two_people[1].rows
+    rows_[1]["COMMENT_TEXT"] = "FIRST PART\nSECOND PART"
+    p = tmp_path / "nl.csv"
+    p.write_text(extract_text(rows_))
+    rows, rep = _import(p)
+    assert rep.rejected == []
+    assert rows.height == 5
+    assert rows["source_line"].to_list() == [2, 3, 5, 6, 7]
+    assert rows.filter(pl.col("source_line") == 3)["comment"].to_list() == ["FIRST PART\nSECOND PART"]
+
+
+def test_not_an_extract_is_refused_whole(tmp_path, two_people):
+    text = extract_text(two_people[0].rows, header=False)
+    short = "\n".join(",".join(line.split(",")[:-1]) for line in text.splitlines()) + "\n"
+    p = tmp_path / "short.csv"
+    p.write_text(short)
+    with pytest.raises(InputError) as e:
+        _import(p)
+    msg = str(e.value)
+    assert "short.csv" in msg and "not a DOJ extract" in msg and "95" in msg
+    assert "DOE" not in msg
+
+
+def test_wrong_header_names_missing_columns(tmp_path):
+    p = tmp_path / "cms.csv"
+    p.write_text("CASE,NAME,DOB,CHARGE\n1,\"A,B\",19700101,11359\n")
+    with pytest.raises(InputError) as e:
+        _import(p)
+    assert "not a DOJ extract" in str(e.value) and "RECORD_ID" in str(e.value)
+
+
+@pytest.mark.parametrize("bad", ["http://example.org/x.csv", "https://h/x", "file:///etc/passwd", "s3://b/k", "\\\\server\\share\\x.csv"])
+def test_urls_and_shares_refused_before_any_library(bad):
+    with pytest.raises(InputError):
+        ingest_importer.import_files([bad])
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        ingest_importer.import_files([tmp_path / "nope.csv"])
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        ingest_importer.import_files([tmp_path / "empty.csv"])
+
+
+@pytest.mark.parametrize("text,canonical,qualifier,num", [
+    ("11357(A)", "HS 11357(a)", None, "11357"),
+    ("11357(a) HS-POSSESS", "HS 11357(a)", None, "11357"),
+    ("HS 11357", "HS 11357", None, "11357"),
+    ("11357 HS", "HS 11357", None, "11357"),
+    ("11357HS", "HS 11357", None, "11357"),
+    ("11357(C)HS-POSSESS MARIJUANA", "HS 11357(c)", None, "11357"),
+    (" 11357 (c)  HS", "HS 11357(c)", None, "11357"),
+    ("664/11359 HS-ATT", "HS 11359", "attempt", "11359"),
+    ("664-11357(C)", "HS 11357(c)", "attempt", "11357"),
+    ("664.11360", "HS 11360", "attempt", "11360"),
+    ("182(A)(1) PC/11360 HS", "HS 11360", "conspiracy", "11360"),
+    ("11357.5 HS-SYNTH", "HS 11357.5", None, "11357.5"),
+    ("11360.5 HS", "HS 11360.5", None, "11360.5"),
+    ("211360", "211360", None, "211360"),
+    ("11360 PC", "PC 11360", None, "11360"),
+    ("288A PC-ORAL COP", "PC 288a", None, "288a"),
+])
+def test_code_section_normalisation(tmp_path, text, canonical, qualifier, num):
+    p = Person("1", "A,B").conviction("19900101", text)
+    rows, _ = _import(write_extract(tmp_path / "x.csv", p))
+    c = _conv(rows).row(0, named=True)
+    assert (c["code_section"], c["qualifier"], c["section_num"]) == (canonical, qualifier, num)
+    assert c["code_section_original"] == text.split("-")[0].strip() if "-" in text and not text.startswith("664-") else True
+
+
+def test_lookalike_and_wrong_code_are_flagged(tmp_path):
+    p = (Person("1", "A,B").conviction("19900101", "11357.5 HS-SYNTHETIC")
+         .conviction("19910101", "211360 HS").conviction("19920101", "11360 PC"))
+    rows, rep = _import(write_extract(tmp_path / "x.csv", p))
+    conv = _conv(rows)
+    assert conv["q_lookalike"].to_list() == [True, True, False]
+    assert conv["q_wrong_code"].to_list() == [False, False, True]
+
+
+def test_charge_from_comment_and_other_cannabis_in_comment(tmp_path):
+    p = (Person("1", "A,B").conviction("19900101", "SEE COMMENT FOR CHARGE", comment=":CHRG 11358 HS")
+         .conviction("19910101", "", comment="CHRG 11359 HS")
+         .conviction("19920101", "11357(B) HS-POSSESS", comment="ORIG CHRG 11359 HS"))
+    rows, rep = _import(write_extract(tmp_path / "x.csv", p))
+    conv = _conv(rows)
+    assert conv["code_section"].to_list() == ["HS 11358", "HS 11359", "HS 11357(b)"]
+    assert conv["q_charge_from_comment"].to_list() == [True, True, False]
+    assert conv["q_other_cannabis_in_comment"].to_list() == [False, False, True]
+
+
+@pytest.mark.parametrize("date,quality", [
+    ("19900615", "full"), ("19800000", "partial"), ("198006", "partial"), ("", "unknown"),
+    ("ABCDEFGH", "invalid"), ("19901345", "invalid"), ("NULL", "unknown"),
+])
+def test_conviction_date_quality(tmp_path, date, quality):
+    p = Person("1", "A,B", dob="19500101").conviction(date, "11359 HS")
+    rows, _ = _import(write_extract(tmp_path / "x.csv", p))
+    c = _conv(rows).row(0, named=True)
+    assert c["conviction_date_quality"] == quality
+    assert (c["conviction_date"] is not None) == (quality == "full")
+
+
+def test_dob_after_conviction_is_impossible(tmp_path):
+    p = Person("1", "A,B", dob="19950101").conviction("19900101", "11359 HS")
+    rows, rep = _import(write_extract(tmp_path / "x.csv", p))
+    assert _conv(rows)["conviction_date_quality"].to_list() == ["impossible"]
+    assert rep.warnings["q_dob_after_conviction"] == 1
+
+
+def test_level_falls_back_to_type_of_charge(tmp_path):
+    p = Person("1", "A,B").conviction("19900101", "11359 HS", level="", toc="F").conviction("19910101", "11357 HS", level="", toc="")
+    rows, rep = _import(write_extract(tmp_path / "x.csv", p))
+    assert _conv(rows)["level"].to_list() == ["F", None]
+    assert rep.warnings["q_level_from_toc"] == 1
+
+
+def test_possible_duplicate_people_are_flagged_never_merged(tmp_path):
+    a = Person("1", "DOE, JANE", "19700101").conviction("19900101", "11359 HS")
+    b = Person("2", "DOE,JANE", "19700101").conviction("19910101", "11358 HS")
+    c = Person("3", "DOE,JANE", "19700102").conviction("19910101", "11358 HS")
+    rows, rep = _import(write_extract(tmp_path / "x.csv", a, b, c))
+    flagged = rows.group_by("subject_id").agg(pl.col("q_possible_duplicate_person").any()).sort("subject_id")
+    assert flagged.rows() == [("1", True), ("2", True), ("3", False)]
+    assert rows["subject_id"].n_unique() == 3
+
+
+def test_not_convictions(tmp_path):
+    p = (Person("1", "A,B").dismissed("19900101", "11359 HS")
+         .conviction("19910101", "11359 HS", disp="PROS REJ-INSUFF EVID", sentences=None))
+    rows, _ = _import(write_extract(tmp_path / "x.csv", p))
+    assert _conv(rows).height == 0
+
+
+def test_import_report_counts_counties_and_warnings(tmp_path):
+    a = Person("1", "A,B").conviction("19900101", "11359 HS", county="SACRAMENTO").conviction("19910101", "11359 HS", county="Yolo ")
+    rows, rep = _import(write_extract(tmp_path / "x.csv", a))
+    assert rep.counties == {"SACRAMENTO": 1, "YOLO": 1}
+    text = rep.to_text()
+    assert "x.csv" in text and "Convictions per county" in text and "YOLO: 1" in text
+
+
+def test_reader_keeps_raw_columns_when_asked(tmp_path, two_people):
+    p = write_extract(tmp_path / "x.csv", *two_people)
+    res = doj.read_extract(p)
+    assert res.frame.columns[:95] == doj.DOJ_COLUMNS and res.frame.height == 5
