@@ -137,6 +137,7 @@ def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, pr
             file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
             rows_imported=res.frame.height, has_header=res.has_header, blank_lines=res.blank_lines,
             rejected=[{"file": r.file, "line": r.line, "reason": r.reason} for r in res.rejected],
+            notes=list(res.notes),
         )
     return frame, rep
 
