@@ -45,7 +45,8 @@ def cmd_screen(a) -> int:
         if a.verbose:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-    run = pipeline.run_screen(a.files, county=a.county, as_of=a.as_of, profile=profile, mapping=mapping, progress=progress)
+    run = pipeline.run_screen(a.files, county=a.county, as_of=a.as_of, profile=profile, mapping=mapping, progress=progress,
+                              keep_rows=False)
     out = Path(a.out)
     pipeline.write_outputs(run, out)
     s = run.summary

@@ -46,7 +46,9 @@ def test_results_identical_to_the_pipeline_before_streaming(case, seams, tmp_pat
         from clearrec_desktop.core.screen import screening
 
         monkeypatch.setattr(doj, "BLOCK_BYTES", 40_000)
-        monkeypatch.setattr(screening, "PARTITION_COUNTS", 700)
+        from clearrec_desktop.core.screen import facts
+
+        monkeypatch.setattr(facts, "PARTITION_ROWS", 60)
     expected = json.loads(snapshot.golden_path(case[0]).read_text(encoding="utf-8"))
     actual = json.loads(json.dumps(snapshot.snapshot(case, tmp_path), sort_keys=True))
     diffs = _differences(expected, actual)

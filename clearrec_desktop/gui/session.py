@@ -25,11 +25,14 @@ from ..core import pipeline
 from ..core.errors import Cancelled, InputError
 from ..core.ingest import county_files, county_mapping, importer, spreadsheets
 from ..core.ingest import report as ingest_report
+from ..core.ingest import rowstore
+from ..core.ingest.rowstore import RowStore
 from ..core.outputs import common as outputs_common
 from ..core.outputs import court_update, doj_layout, impact_report, packet, workbook
 from ..core.outputs import filing as outputs_filing
 from ..core.safety import local_path
-from ..core.screen import profiles
+from ..core.screen import profiles, screening
+from ..core.screen.facts import ScreenFacts
 from ..core.workspace.schema import (
     DECISIONS,
     OFFICE_FIELDS,
@@ -52,7 +55,7 @@ class RunState:
 
     run_id: int
     results: pl.DataFrame
-    rows: pl.DataFrame
+    rows: RowStore | pl.DataFrame     # the imported rows as row groups: a person's history on demand
     report: ingest_report.ImportReport
     summary: dict
     profile_id: str
@@ -65,6 +68,7 @@ class RunState:
     # Against the previous run: conviction_id, change (new / gone / outcome_changed), outcomes.
     changes: pl.DataFrame | None = None
     orphan_decisions: int = 0  # decisions whose conviction is no longer in the results
+    facts: ScreenFacts | None = None  # what screening reads: re-screens and what-ifs reuse it
 
 
 @dataclass
@@ -72,11 +76,12 @@ class PendingImport:
     """A file read for the import step, not yet screened or stored."""
 
     paths: list[Path]
-    rows: pl.DataFrame
+    rows: RowStore | pl.DataFrame
     report: ingest_report.ImportReport
     mapping: dict | None = None
     elapsed: float = 0.0
     extra: dict = field(default_factory=dict)
+    facts: ScreenFacts | None = None
 
 
 def profile_from_text(profile_id: str, text: str) -> profiles.Profile:
@@ -101,15 +106,18 @@ def _file_report(d: dict) -> ingest_report.FileReport:
 # -- functions run on the worker thread (no widgets, no Qt) ---------------------------------------
 
 def _read_files(progress, cancel, paths: list[Path], mapping: dict | None) -> PendingImport:
-    rows, report = pipeline.import_only(paths, mapping=mapping, progress=progress, cancel=cancel)
+    rows, report, facts = pipeline.read_for_screening(paths, mapping=mapping, progress=progress, cancel=cancel)
     progress(1.0, "Read")
-    return PendingImport(paths=list(paths), rows=rows, report=report, mapping=mapping)
+    return PendingImport(paths=list(paths), rows=rows, report=report, mapping=mapping, facts=facts)
 
 
 def _store_import(ws: Workspace, pending: PendingImport) -> list[int]:
     ids = []
     for file_report in pending.report.files:
-        rows = pending.rows.filter(pl.col("source_file") == file_report.file)
+        if isinstance(pending.rows, RowStore):
+            rows = pending.rows.groups(file=file_report.file)  # one row group at a time
+        else:
+            rows = pending.rows.filter(pl.col("source_file") == file_report.file)
         report = dataclasses.asdict(file_report)
         report["lines_rejected"] = len(file_report.rejected)
         if pending.mapping:
@@ -126,7 +134,7 @@ def _store_run(ws: Workspace, run: pipeline.ScreenRun, import_ids: list[int]) ->
         run_id=run_id, results=run.results, rows=run.rows, report=run.report, summary=run.summary,
         profile_id=run.profile.id, profile_title=run.profile.title,
         profile_text=run.profile.text, county=run.county, as_of=run.as_of, import_ids=import_ids,
-        created_at=(ws.latest_run() or {}).get("created_at", ""),
+        created_at=(ws.latest_run() or {}).get("created_at", ""), facts=run.facts,
     )
     if previous is not None:
         state.changes = ws.compare_runs(previous["run_id"], run_id)
@@ -138,7 +146,7 @@ def _screen_and_store(progress, cancel, ws: Workspace, pending: PendingImport, c
                       as_of: date, profile: profiles.Profile, import_ids: list[int] | None) -> RunState:
     run = pipeline.screen_rows(pending.rows, pending.report, county=county, as_of=as_of,
                                profile=profile, progress=lambda f, m: progress(f * 0.9, m),
-                               cancel=cancel)
+                               cancel=cancel, facts=pending.facts)
     if cancel.is_set():
         raise Cancelled()
     # Past this point the run is written; cancelling now would leave half a record.
@@ -169,22 +177,32 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
     progress(0.1, "Loading results")
     results = ws.load_results(latest["run_id"])
     imports = {i["import_id"]: i for i in ws.imports()}
-    frames, file_reports = [], []
+    file_reports = []
+    # The stored row groups are read once: kept as they are (compressed) for the history pane,
+    # and decoded one at a time for the import report's figures and the screening facts.
+    rows, acc, builder = RowStore(), ingest_report.ReportAccumulator(), screening.new_facts()
     for n, import_id in enumerate(latest["import_ids"]):
-        if cancel.is_set():
-            raise Cancelled()
-        progress(0.3 + 0.6 * n / max(1, len(latest["import_ids"])), "Loading the imported records")
-        frames.append(ws.load_import_rows(import_id))
+        name = imports[import_id]["source_name"]
+        groups = ws.import_row_groups(import_id)
+        for k, data in enumerate(groups):
+            if cancel.is_set():
+                raise Cancelled()
+            progress(0.2 + 0.7 * (n + k / len(groups)) / max(1, len(latest["import_ids"])), "Loading the imported records")
+            group = rowstore.decode(data)
+            rows.add_encoded(data, group.height, name, group.get_column("subject_id"))
+            acc.add(group)
+            builder.add(group)
         file_reports.append(_file_report(imports[import_id]["report"]))
-    rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    report = ingest_report.build_report(rows, file_reports)
+    dup_subjects, dup_people = acc.duplicates()
+    facts = builder.finish(dup_subjects, dup_people)
+    report = acc.report(file_reports)
     profile = profile_from_text(latest["profile_id"], latest["profile_text"])
     runs = ws.runs()
     state = RunState(
         run_id=latest["run_id"], results=results, rows=rows, report=report, summary=latest["summary"],
         profile_id=latest["profile_id"], profile_title=profile.title, profile_text=latest["profile_text"],
         county=latest["county"] or "", as_of=date.fromisoformat(latest["as_of"]),
-        import_ids=list(latest["import_ids"]), created_at=latest["created_at"],
+        import_ids=list(latest["import_ids"]), created_at=latest["created_at"], facts=facts,
     )
     if len(runs) > 1:
         state.changes = ws.compare_runs(runs[-2]["run_id"], latest["run_id"])
@@ -193,11 +211,13 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
     return state
 
 
-def _what_if(progress, cancel, rows: pl.DataFrame, report, county: str, as_of: date,
-             profile_a: profiles.Profile, profile_b: profiles.Profile) -> dict:
-    a = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_a,
+def _what_if(progress, cancel, rows, report, county: str, as_of: date,
+             profile_a: profiles.Profile, profile_b: profiles.Profile, facts: ScreenFacts | None = None) -> dict:
+    if facts is None:
+        facts = pipeline.facts_of(rows)
+    a = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_a, facts=facts,
                              progress=lambda f, m: progress(f * 0.5, f"{profile_a.id}: {m}"), cancel=cancel)
-    b = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_b,
+    b = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_b, facts=facts,
                              progress=lambda f, m: progress(0.5 + f * 0.5, f"{profile_b.id}: {m}"), cancel=cancel)
     cols = ["conviction_id", "name", "court_case_number", "conviction_date", "code_section", "level"]
     joined = (a.results.select(*cols, pl.col("outcome").alias("outcome_a"))
@@ -692,7 +712,7 @@ class Session(QObject):
         """Screen the current run's records again with another profile or evaluation date."""
         if self.run is None:
             raise InputError("import an extract first")
-        pending = PendingImport(paths=[], rows=self.run.rows, report=self.run.report)
+        pending = PendingImport(paths=[], rows=self.run.rows, report=self.run.report, facts=self.run.facts)
         task = self.runner.start("Screening again", _screen_and_store, self.workspace, pending,
                                  self.run.county, as_of, profile, list(self.run.import_ids))
         self._deliver(task, self._on_run_ready)
@@ -702,7 +722,7 @@ class Session(QObject):
         if self.run is None:
             raise InputError("import an extract first")
         return self.runner.start("Comparing profiles", _what_if, self.run.rows, self.run.report,
-                                 self.run.county, self.run.as_of, profile_a, profile_b)
+                                 self.run.county, self.run.as_of, profile_a, profile_b, self.run.facts)
 
     def _on_screened(self, state: RunState) -> None:
         self.pending = None
@@ -715,6 +735,16 @@ class Session(QObject):
             self.decisions = self.workspace.current_decisions()
         self.run_changed.emit()
         self.audit_changed.emit()
+
+    def person_rows(self, subject_id: str) -> pl.DataFrame:
+        """Every imported row of one person (the review pane's history), read on demand from the
+        run's row groups: only the groups holding that person are decoded."""
+        rows = self.run.rows if self.run is not None else None
+        if rows is None:
+            return pl.DataFrame()
+        if isinstance(rows, RowStore):
+            return rows.person(subject_id)
+        return rows.filter(pl.col("subject_id") == subject_id)
 
     def run_profile(self) -> profiles.Profile | None:
         """The profile the current run was screened with."""

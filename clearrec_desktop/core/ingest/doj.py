@@ -177,11 +177,15 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
                 f"{', e.g. ' + ', '.join(DOJ_COLUMNS[common:common + 5]) if common < N_COLUMNS else ''})"
             )
         raise InputError(f"{name}: no line could be read as a DOJ record")
+    if state.records == 0:  # a header and nothing else: an empty block, so the columns are known
+        empty = _with_line_columns(_parse(b"", columns), [], [], [])
+        out = transform(empty) if transform else empty
+        if sink is not None:
+            sink(out)
+        else:
+            frames.append(out)
     frame = None
     if sink is None:
-        if not frames:  # a header and nothing else
-            empty = _with_line_columns(_parse(b"", columns), [], [], [])
-            frames.append(transform(empty) if transform else empty)
         frame = pl.concat(frames) if len(frames) > 1 else frames[0]
     notes = []
     if state.encoding == "cp1252":

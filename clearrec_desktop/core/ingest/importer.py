@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +18,8 @@ from ..errors import Cancelled, InputError
 from ..safety import local_path
 from . import county_files, doj
 from .normalise import flag_duplicate_people, normalise_doj
-from .report import FileReport, ImportReport, build_report, file_sha256
+from .report import DUPLICATE_FLAG, FileReport, ImportReport, ReportAccumulator, file_sha256
+from .rowstore import RowStore
 
 # Files that would not fit in memory are refused up front rather than dying mid-import. Peak
 # memory measured per byte of input (docs/security.md): a DOJ extract, read and screened, 2.7-3.4x
@@ -91,21 +93,49 @@ def check_fits_in_memory(paths: list[Path], sizes: list[int], mapping=None) -> N
     )
 
 
-def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, progress=None) -> tuple[pl.DataFrame, ImportReport]:
-    """Import every file; DOJ extracts are recognised by shape, other files need a mapping."""
-    frames, reports = [], []
+@dataclass
+class Imported:
+    """What ``import_stream`` read: the rows (unless not kept), the report, and the possible
+    duplicate people (subject ids, and where each first appears under a name and date of birth)."""
+
+    rows: RowStore | None
+    report: ImportReport
+    duplicate_subjects: pl.Series
+    duplicate_people: pl.DataFrame
+
+
+def import_stream(paths, *, mapping: Path | dict | None = None, cancel=None, progress=None, on_block=None,
+                  keep_rows: bool = True) -> Imported:
+    """Import every file in one pass, block by block; DOJ extracts are recognised by shape,
+    other files need a mapping.
+
+    Each normalised block goes to ``on_block`` (the screening facts are gathered there), into
+    the report's counters and, with ``keep_rows``, into a ``RowStore``; no file is ever held
+    whole. The blocks handed to ``on_block`` lack ``q_possible_duplicate_person``, which needs
+    every row: it comes back in ``Imported`` and is applied when the store's groups are read."""
+    reports = []
     paths = [local_path(p) for p in paths]
     if not paths:
         raise InputError("choose at least one file to import")
     sizes = [p.stat().st_size for p in paths]
     check_fits_in_memory(paths, sizes, mapping)  # before any file is read
+    store = RowStore() if keep_rows else None
+    acc = ReportAccumulator()
+
+    def take(frame: pl.DataFrame, file: str) -> None:
+        acc.add(frame)
+        if store is not None:
+            store.add(frame, file)
+        if on_block is not None:
+            on_block(frame)
+
     for i, (path, size) in enumerate(zip(paths, sizes)):
         if progress:
             progress(i / max(len(paths), 1) * 0.9, f"Reading {path.name}")
         if size == 0:
             raise InputError(f"{path.name}: the file is empty")
         try:
-            frame, rep = _import_one(path, size, i, len(paths), mapping, cancel, progress)
+            rep = _import_one(path, size, i, len(paths), mapping, cancel, progress, take)
         except MemoryError:
             raise InputError(f"{path.name}: this computer ran out of memory importing it ({_gb(size)}); "
                              "close other programs or split the extract") from None
@@ -114,32 +144,48 @@ def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, prog
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         rep.path = str(path)
-        frames.append(frame)
         reports.append(rep)
-    rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    rows = flag_duplicate_people(rows)
-    return rows, build_report(rows, reports)
+    dup_subjects, dup_people = acc.duplicates()
+    if store is not None:
+        store.set_duplicates(dup_subjects)
+    return Imported(rows=store, report=acc.report(reports), duplicate_subjects=dup_subjects,
+                    duplicate_people=dup_people)
 
 
-def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, progress):
+def import_files(paths, *, mapping: Path | dict | None = None, cancel=None, progress=None) -> tuple[pl.DataFrame, ImportReport]:
+    """Import every file into one frame of rows (small imports and tests; the app streams)."""
+    imported = import_stream(paths, mapping=mapping, cancel=cancel, progress=progress)
+    rows = imported.rows.collect()
+    if DUPLICATE_FLAG not in rows.columns:  # nothing at all was read (a header and nothing else)
+        rows = flag_duplicate_people(rows)
+    return rows, imported.report
+
+
+def _import_one(path: Path, size: int, i: int, n_files: int, mapping, cancel, progress, take) -> FileReport:
     digest = file_sha256(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or (mapping is not None and not is_doj_extract(path)):
         if mapping is None:
             raise InputError(f"{path.name}: not a DOJ extract; give a column mapping file (--mapping) to import a county file")
         frame, rep = county_files.import_mapped(path, mapping, cancel=cancel)
         rep.sha256, rep.size = digest, size
-    else:
-        res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel,
-                               transform=lambda raw, n=path.name: normalise_doj(raw, n),
-                               progress=progress and (lambda f, m: progress((i + f) / n_files * 0.9, m)))
-        frame = res.frame
-        rep = FileReport(
-            file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
-            rows_imported=res.frame.height, has_header=res.has_header, blank_lines=res.blank_lines,
-            rejected=[{"file": r.file, "line": r.line, "reason": r.reason} for r in res.rejected],
-            notes=list(res.notes),
-        )
-    return frame, rep
+        take(frame, path.name)
+        return rep
+    rows = 0
+
+    def sink(frame: pl.DataFrame) -> None:
+        nonlocal rows
+        rows += frame.height
+        take(frame, path.name)
+
+    res = doj.read_extract(path, columns=doj.USED_COLUMNS, cancel=cancel, sink=sink,
+                           transform=lambda raw, n=path.name: normalise_doj(raw, n),
+                           progress=progress and (lambda f, m: progress((i + f) / n_files * 0.9, m)))
+    return FileReport(
+        file=path.name, kind="doj", sha256=digest, size=size, lines_read=res.lines_read,
+        rows_imported=rows, has_header=res.has_header, blank_lines=res.blank_lines,
+        rejected=[{"file": r.file, "line": r.line, "reason": r.reason} for r in res.rejected],
+        notes=list(res.notes),
+    )
 
 
 def is_doj_extract(path: Path) -> bool:

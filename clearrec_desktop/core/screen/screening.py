@@ -14,6 +14,7 @@ import polars as pl
 from ..errors import Cancelled, InputError
 from ..ingest.normalise import CANNABIS_SECTIONS, normalise_county
 from .code_lists import in_list, load_list
+from .facts import FactsBuilder, ScreenFacts
 from .profiles import PREDICATES, Condition, Profile, Rule
 
 PROP64_EFFECTIVE = date(2016, 11, 9)
@@ -103,12 +104,44 @@ def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
     return agg.collect()
 
 
-def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, cancel=None) -> pl.DataFrame:
-    """Screen every cannabis conviction of ``county``; returns the results frame (RESULT_COLUMNS)."""
+# The steps other than convictions that screening reads (a DECEASED step, a PC 290 REGISTRATION).
+EVENT_STEPS = "DECEASED|REGISTRATION"
+
+
+def new_facts() -> FactsBuilder:
+    """A builder of the facts screening reads, fed one block of rows at a time (facts.py)."""
+    return FactsBuilder(lambda rows: convictions(rows, None), EVENT_STEPS)
+
+
+def facts_from_rows(rows: pl.DataFrame) -> ScreenFacts:
+    builder = new_facts()
+    builder.add(rows)
+    return builder.finish()
+
+
+def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profile: Profile, cancel=None) -> pl.DataFrame:
+    """Screen every cannabis conviction of ``county``; returns the results frame (RESULT_COLUMNS).
+
+    ``rows``: the imported rows, or the facts gathered from them while they were read (the
+    app's path: no row is read again). People are screened one partition at a time; nothing
+    of a person depends on another partition (duplicates are flagged on the rows already)."""
     if not isinstance(as_of, date):
         raise InputError("the evaluation date (--as-of) must be given explicitly")
     county_key = normalise_county(county)
-    conv = convictions(rows, as_of)
+    facts = rows if isinstance(rows, ScreenFacts) else facts_from_rows(rows)
+    parts = []
+    for part in facts:
+        _check_cancel(cancel)
+        parts.append(_screen_part(part.conv, facts.steps, part.charged, county_key, as_of, profile, cancel))
+    if len(parts) == 1:
+        return parts[0]
+    return pl.concat(parts).sort("subject_id", "court_case_number", "count_key", nulls_last=True)
+
+
+def _screen_part(conv: pl.DataFrame, steps: pl.DataFrame, charged: pl.DataFrame, county_key: str, as_of: date,
+                 profile: Profile, cancel) -> pl.DataFrame:
+    """Screen the conviction counts of some people (``steps``: the rows of EVENT_STEPS,
+    ``charged``: subject_id and cycle of every arrest cycle with a cannabis charge)."""
     _check_cancel(cancel)
 
     ss, p290 = load_list("super-strikes"), load_list("pc290")
@@ -132,13 +165,13 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
         (pl.col("is_cannabis")).all().alias("only_cannabis_convictions"),
         (pl.col("sentence_known") & (pl.col("sentence_end") <= as_of)).all().alias("all_sentences_completed"),
     )
-    deceased = (rows.lazy().filter(pl.col("step_type").fill_null("").str.contains("DECEASED"))
+    deceased = (steps.lazy().filter(pl.col("step_type").fill_null("").str.contains("DECEASED"))
                 .sort("source_file", "source_line")
                 .group_by("subject_id").agg(_ref().alias("ev_deceased_refs"),
                                             pl.col("step_date").min().alias("deceased_date")).collect())
 
     # Disqualifying events: super-strike and PC 290 convictions, PC 290 registration steps.
-    reg = (rows.lazy().filter(pl.col("step_type").fill_null("").str.contains("REGISTRATION")
+    reg = (steps.lazy().filter(pl.col("step_type").fill_null("").str.contains("REGISTRATION")
                               & (pl.col("section_num").fill_null("") == "290")
                               | pl.col("step_type").fill_null("").str.contains("REGISTRATION")
                               & pl.col("offence_text").fill_null("").str.contains("290"))
@@ -163,8 +196,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
     if rel_lists:
         # a related charge is screened only in an arrest cycle that holds a cannabis charge
         # (arrest or court); the evidence is the cycle's cannabis conviction, when there is one
-        charged = (rows.lazy().filter(pl.col("section_num").is_in(CANNABIS_SECTIONS))
-                   .select("subject_id", "cycle").unique().with_columns(pl.lit(True).alias("_cycle_charged")).collect())
+        charged = charged.with_columns(pl.lit(True).alias("_cycle_charged"))
         cannabis_cycles = (conv.filter(pl.col("is_cannabis") | pl.col("is_cannabis_wrong_code")).sort("source_file", "source_line")
                            .group_by("subject_id", "cycle").agg(pl.col("self_refs").list.first().alias("ev_cycle_cannabis_refs")))
         cand = (cand.join(cannabis_cycles, on=["subject_id", "cycle"], how="left")

@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 
+from .facts import ScreenFacts
 from .screening import years_before, years_between
 
 SUPPRESS_BELOW = 11
@@ -36,9 +37,14 @@ def _counts(frame: pl.DataFrame, col: str) -> dict:
     return {k: int(v) for k, v in g.iter_rows()}
 
 
-def whole_records(rows: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
-    """Every conviction count (any county, any offence) of the people screened."""
+def whole_records(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame) -> pl.DataFrame:
+    """Every conviction count (any county, any offence) of the people screened: level and
+    conviction date of each, as the count's first row gives them (``screening.convictions``)."""
     people = results.select("subject_id").unique()
+    cols = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
+    if isinstance(rows, ScreenFacts):
+        parts = [p.conv.lazy().join(people.lazy(), on="subject_id", how="semi").select(cols).collect() for p in rows]
+        return pl.concat(parts) if len(parts) > 1 else parts[0]
     return (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
             .select("subject_id", "count_key", "level", "conviction_date", "conviction_date_quality",
                     "source_file", "source_line")
@@ -77,7 +83,7 @@ def _people_figures(po: pl.DataFrame) -> dict:
     return {k: int(v or 0) for k, v in s.items()}
 
 
-def summarise(rows: pl.DataFrame, results: pl.DataFrame, *, county: str, as_of: date, profile, inputs: list[dict],
+def summarise(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame, *, county: str, as_of: date, profile, inputs: list[dict],
               version: str) -> dict:
     record = whole_records(rows, results)
     po = person_outcomes(record, results, as_of)

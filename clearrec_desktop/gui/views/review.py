@@ -379,7 +379,7 @@ class ReviewView(QWidget):
             self._update_actions()
             return
         self.detail.setHtml(self.case_html(record))
-        rows = self.session.run.rows
+        rows = self.session.person_rows(record["subject_id"])
         frame = history_frame(rows, record["subject_id"], record["count_key"], record["court_case_number"],
                               record["evidence"])
         self.history_model.set_frame(frame)
@@ -390,7 +390,7 @@ class ReviewView(QWidget):
         self._update_actions()
 
     def case_html(self, r: dict) -> str:
-        rows = self.session.run.rows
+        rows = self.session.person_rows(r["subject_id"])
         names = (rows.filter(pl.col("subject_id") == r["subject_id"]).get_column("name")
                  .drop_nulls().unique().sort().to_list())
         akas = [n for n in names if n != r["name"]]

@@ -1,0 +1,189 @@
+"""What screening reads, gathered while the rows stream in, in partitions of people.
+
+Screening needs every conviction count of each person (priors with dates, the most recent
+conviction, only-cannabis, sentence ends), a few steps (deceased, PC 290 registration), the
+arrest cycles that hold a cannabis charge, and the possible duplicate people; it never needs
+an arrest row or an out-of-county detail beyond those. ``FactsBuilder.add`` takes each block
+of normalised rows as the importer reads it and keeps only that: the convicted rows (bucketed
+by a hash of the subject id, so a person's rows are always together) and the small step and
+cycle tables. ``finish`` groups the buckets into partitions of about ``PARTITION_ROWS``
+convicted rows and turns each into its conviction counts once, with the same function
+screening used on whole tables (``screening.convictions``). Screening and the summary then go
+through the partitions one at a time, so their working memory is one partition's.
+
+Past ``MEMORY_BUDGET`` bytes of decoded rows the buckets and partitions are kept as
+zstd-compressed Arrow IPC bytes in memory (never on disk) and decoded when used. A ``ScreenFacts``
+depends on the rows only: re-screening with another profile, date or county, and a what-if
+comparison, reuse it without reading any file again.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import polars as pl
+
+from ..ingest.normalise import CANNABIS_SECTIONS
+
+BUCKETS = 16
+PARTITION_ROWS = 600_000          # convicted rows per screening partition
+MEMORY_BUDGET = 400 * 1024**2     # decoded bytes of facts kept before compressing
+DUPLICATE_FLAG = "q_possible_duplicate_person"
+
+
+def _encode(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_ipc(buf, compression="zstd")
+    return buf.getvalue()
+
+
+def _decode(data: bytes) -> pl.DataFrame:
+    return pl.read_ipc(io.BytesIO(data))
+
+
+class _Frames:
+    """Frames appended over time, compressed into one block when asked."""
+
+    def __init__(self) -> None:
+        self.frames: list[pl.DataFrame] = []
+        self.blobs: list[bytes] = []
+        self.rows = 0
+
+    def append(self, frame: pl.DataFrame) -> None:
+        if frame.height:
+            self.frames.append(frame)
+            self.rows += frame.height
+
+    def decoded_bytes(self) -> int:
+        return sum(f.estimated_size() for f in self.frames)
+
+    def compress(self) -> None:
+        if self.frames:
+            self.blobs.append(_encode(pl.concat(self.frames, how="vertical_relaxed")))
+            self.frames = []
+
+    def all(self) -> list[pl.DataFrame]:
+        return [_decode(b) for b in self.blobs] + self.frames
+
+
+@dataclass
+class Partition:
+    """One group of people: their conviction counts and the arrest cycles charged with cannabis."""
+
+    conv_rows: int
+    _conv: pl.DataFrame | bytes
+    charged: pl.DataFrame
+
+    @property
+    def conv(self) -> pl.DataFrame:
+        return _decode(self._conv) if isinstance(self._conv, bytes) else self._conv
+
+
+class ScreenFacts:
+    """The screening inputs of one import, by partition (see the module docstring)."""
+
+    def __init__(self, partitions: list[Partition], steps: pl.DataFrame, duplicate_people: pl.DataFrame,
+                 columns: list[str]):
+        self.partitions = partitions
+        self.steps = steps                        # rows of the steps screening reads, every column
+        self.duplicate_people = duplicate_people  # subject_id, _nk, dob, source_file, source_line
+        self.columns = columns                    # the columns of the rows they came from
+
+    def __iter__(self) -> Iterator[Partition]:
+        return iter(self.partitions)
+
+    @property
+    def counts(self) -> int:
+        return sum(p.conv_rows for p in self.partitions)
+
+    def decoded_bytes(self) -> int:
+        return sum(p._conv.estimated_size() if isinstance(p._conv, pl.DataFrame) else len(p._conv)
+                   for p in self.partitions) + self.steps.estimated_size()
+
+
+class FactsBuilder:
+    """Gathers ``ScreenFacts`` block by block.
+
+    ``aggregate`` turns convicted rows (all rows of each person in them) into conviction
+    counts; ``steps`` is a regex on the step type of the other rows screening reads."""
+
+    def __init__(self, aggregate: Callable[[pl.DataFrame], pl.DataFrame], steps: str):
+        self._aggregate = aggregate
+        self._step_re = steps
+        self._buckets = [_Frames() for _ in range(BUCKETS)]
+        self._charged = [_Frames() for _ in range(BUCKETS)]
+        self._steps: list[pl.DataFrame] = []
+        self._columns: list[str] | None = None
+        self._empty: pl.DataFrame | None = None
+        self._decoded = 0
+        self._compressed = False
+
+    def add(self, rows: pl.DataFrame) -> None:
+        if self._columns is None:
+            self._columns = rows.columns
+            self._empty = rows.clear()
+        bucket = (pl.col("subject_id").hash(7) % BUCKETS).cast(pl.UInt8).alias("_bucket")
+        conv = rows.filter(pl.col("convicted")).with_columns(bucket)
+        for (b,), part in conv.partition_by("_bucket", as_dict=True, include_key=False).items():
+            self._buckets[b].append(part)
+            self._decoded += part.estimated_size()
+        charged = (rows.lazy().filter(pl.col("section_num").is_in(CANNABIS_SECTIONS)).select("subject_id", "cycle")
+                   .unique().with_columns(bucket).collect())
+        for (b,), part in charged.partition_by("_bucket", as_dict=True, include_key=False).items():
+            self._charged[b].append(part)
+        self._steps.append(rows.filter(pl.col("step_type").fill_null("").str.contains(self._step_re)))
+        if self._decoded > MEMORY_BUDGET:
+            for frames in self._buckets:
+                frames.compress()
+            self._decoded = 0
+            self._compressed = True
+
+    def finish(self, duplicate_subjects: pl.Series | None = None,
+               duplicate_people: pl.DataFrame | None = None) -> ScreenFacts:
+        """``duplicate_subjects``: subject ids to flag as possible duplicates (``None``: the rows
+        carried the flag already)."""
+        columns = list(self._columns or [])
+        flag = None if duplicate_subjects is None else duplicate_subjects.cast(pl.String).implode()
+        if flag is not None and DUPLICATE_FLAG not in columns:
+            columns.append(DUPLICATE_FLAG)
+        # consecutive buckets make a partition of about PARTITION_ROWS convicted rows
+        groups: list[list[int]] = [[]]
+        size = 0
+        for b, frames in enumerate(self._buckets):
+            if groups[-1] and size + frames.rows > PARTITION_ROWS:
+                groups.append([])
+                size = 0
+            groups[-1].append(b)
+            size += frames.rows
+        partitions = []
+        budget = self._compressed or sum(f.rows for f in self._buckets) > 2 * PARTITION_ROWS
+        for group in groups:
+            frames = [f for b in group for f in self._buckets[b].all()]
+            rows = (pl.concat(frames, how="vertical_relaxed") if frames
+                    else self._empty_rows())
+            if flag is not None:
+                rows = rows.with_columns(pl.col("subject_id").is_in(flag).alias(DUPLICATE_FLAG))
+            conv = self._aggregate(rows.select([c for c in columns if c in rows.columns]))
+            for b in group:
+                self._buckets[b] = _Frames()
+            charged_frames = [f for b in group for f in self._charged[b].all()]
+            charged = (pl.concat(charged_frames).unique() if charged_frames
+                       else pl.DataFrame(schema={"subject_id": pl.String, "cycle": pl.String}))
+            partitions.append(Partition(conv_rows=rows.height, _conv=_encode(conv) if budget else conv,
+                                        charged=charged))
+        steps = (pl.concat(self._steps, how="vertical_relaxed") if self._steps else self._empty_rows())
+        if flag is not None:
+            steps = steps.with_columns(pl.col("subject_id").is_in(flag).alias(DUPLICATE_FLAG))
+        if duplicate_people is None:
+            duplicate_people = pl.DataFrame(schema={"subject_id": pl.String, "_nk": pl.String, "dob": pl.Date,
+                                                    "source_file": pl.String, "source_line": pl.Int64})
+        self._steps = []
+        return ScreenFacts(partitions, steps, duplicate_people, columns)
+
+    def _empty_rows(self) -> pl.DataFrame:
+        if self._empty is not None:
+            return self._empty
+        return pl.DataFrame(schema={"subject_id": pl.String, "cycle": pl.String, "convicted": pl.Boolean,
+                                    "step_type": pl.String, "section_num": pl.String})
