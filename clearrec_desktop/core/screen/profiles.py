@@ -350,6 +350,10 @@ def parse_profile(data: dict, source: str, text: str = "") -> Profile:
         if r.requires_option and r.requires_option not in options:
             raise InputError(f"{where}: rule {r.id} requires option {r.requires_option!r}, which [options] does not declare")
     list_edits = _list_edits(data.get("lists", {}), where)
+    usable = set(DISQUALIFIER_LISTS) | {a for r in rules for c in r.when + r.when_any if c.name == "related_charge" for a in c.args}
+    for name in list_edits:
+        if name not in usable:
+            raise InputError(f"{where}: [lists.{name}] is not a list this profile uses ({', '.join(sorted(usable))})")
     profile = Profile(id=str(data["id"]), title=str(data["title"]), description=str(data.get("description", "")),
                       rules=rules, source=source, options=options, text=text, list_edits=list_edits)
     profile.lists()   # a bad edit or an unknown list fails here, naming the profile
