@@ -123,5 +123,5 @@ def test_cli_explain_profile_statutory_shows_the_lists(capsys):
     assert f"{len(ss)} entries; read {ss.path}" in out and f"{len(p290)} entries; read {p290.path}" in out
     assert main(["explain-profile", "statutory", "--lists"]) == 0
     out = capsys.readouterr().out
-    assert "PC 653f(b)          Solicitation to commit murder" in out
-    assert "PC 215              Carjacking for a criminal street gang" in out and "only with PC 186.22(b)(4)" in out
+    assert "  PC 653f(b)         Solicitation to commit murder" in out
+    assert "  PC 215             Carjacking for a criminal street gang" in out and "only with PC 186.22(b)(4)" in out
