@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import polars as pl
 import pytest
 from builders import Person, line_of
 from screen_helpers import court_ref, one, profile_from, screen, step_ref
