@@ -38,7 +38,7 @@ def test_shipped_lists_read_and_legacy_columns_still_work():
     old = code_lists.parse_list("code,section,subsection,attempts,description\nPC,187,,yes,Murder\n", "old", "old.csv")
     assert old.entries[0].attempts == "attempt+conspiracy" and old.entries[0].citation == ""
     with pytest.raises(InputError, match="no code-section list named"):
-        code_lists.load_list("../profiles/statutory")
+        code_lists.load_list("profiles/statutory")
 
 
 def test_attempts_per_entry(tmp_path):
