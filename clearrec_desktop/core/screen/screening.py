@@ -284,7 +284,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
          .join(deceased, on="subject_id", how="left")
          .join(recent, on="subject_id", how="left")
          .join(undated, on="subject_id", how="left"))
-    f = _other_convictions_evidence(f, keys, conv, used, as_of)
+    f = _other_convictions_evidence(f, conv, used, as_of)
     f = _duplicate_evidence(f, rows, used)
     bool_cols = ["prior_super_strike", "later_super_strike", "maybe_super_strike", "prior_pc290_conviction",
                  "maybe_pc290_conviction", "prior_pc290_registration", "maybe_pc290_registration", "later_pc290",
@@ -333,14 +333,13 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
 _LIST_CAP = 12   # how many rows an evidence text names before "and N more" (the refs list them all)
 
 
-def _capped_join(desc: pl.Expr) -> pl.Expr:
-    n = desc.len()
-    return pl.concat_str([desc.head(_LIST_CAP).str.join("; "),
+def _capped_list(descs: pl.Expr) -> pl.Expr:
+    n = descs.list.len()
+    return pl.concat_str([descs.list.head(_LIST_CAP).list.join("; "),
                           pl.when(n > _LIST_CAP).then(pl.format("; and {} more", n - _LIST_CAP)).otherwise(pl.lit(""))])
 
 
-def _other_convictions_evidence(f: pl.DataFrame, keys: pl.DataFrame, conv: pl.DataFrame, used: set[str],
-                                as_of: date) -> pl.DataFrame:
+def _other_convictions_evidence(f: pl.DataFrame, conv: pl.DataFrame, used: set[str], as_of: date) -> pl.DataFrame:
     """Evidence of the conditions that look at every conviction on the record, computed only
     when a rule uses them: the convictions counted, the non-cannabis ones, the open sentences."""
     want = used & {"convictions_on_record_at_least", "only_cannabis_convictions", "all_sentences_completed"}
@@ -349,26 +348,39 @@ def _other_convictions_evidence(f: pl.DataFrame, keys: pl.DataFrame, conv: pl.Da
         return f.with_columns(*[pl.lit(None, dtype=pl.List(pl.String)).alias(f"{c}_refs") for c in cols],
                               *[pl.lit(None, dtype=pl.String).alias(f"{c}_text") for c in cols])
     done = pl.col("sentence_known") & (pl.col("sentence_end") <= as_of) & ~pl.col("sentence_implausible")
-    others = (keys.select("conviction_id", "subject_id")
-              .join(conv.select("subject_id", "ref", "desc", "is_cannabis", "conviction_date", "conviction_year", "what",
-                                done.fill_null(False).alias("_done")), on="subject_id", how="inner")
+    # per person, once: every screened count of the person cites the same rows
+    people = f.select("subject_id").unique()
+    others = (conv.join(people, on="subject_id", how="semi")
+              .select("subject_id", "ref", "desc", "is_cannabis", "conviction_date", "conviction_year", "what",
+                      done.fill_null(False).alias("_done"))
               .sort("conviction_date", "conviction_year", "what", "ref", nulls_last=True))
     # the rows that decide it: the non-cannabis convictions (else all), the open sentences (else all)
     has_nc, has_open = (~pl.col("is_cannabis")).any(), (~pl.col("_done")).any()
     nc_mask, open_mask = ~pl.col("is_cannabis") | ~has_nc, ~pl.col("_done") | ~has_open
-    agg = others.group_by("conviction_id").agg(
-        pl.col("ref").alias("ev_record_refs"),
-        pl.concat_str([pl.len().cast(pl.String), pl.lit(" convictions on record: "), _capped_join(pl.col("desc"))]).alias("ev_record_text"),
-        pl.col("ref").filter(nc_mask).alias("ev_only_cannabis_refs"),
-        pl.concat_str([pl.when(has_nc).then(pl.lit("convictions other than HS 11357-11360: "))
-                       .otherwise(pl.lit("every conviction is HS 11357-11360: ")),
-                       _capped_join(pl.col("desc").filter(nc_mask))]).alias("ev_only_cannabis_text"),
-        pl.col("ref").filter(open_mask).alias("ev_all_sentences_refs"),
-        pl.concat_str([pl.when(has_open).then(pl.lit("sentences not shown as completed: "))
-                       .otherwise(pl.lit("every sentence completed: ")),
-                       _capped_join(pl.col("desc").filter(open_mask))]).alias("ev_all_sentences_text"),
-    )
-    return f.join(agg, on="conviction_id", how="left")
+    # lists per person in the group-by; the texts are built from the lists afterwards, vectorised
+    exprs = {
+        "convictions_on_record_at_least": [pl.col("ref").alias("ev_record_refs"), pl.col("desc").alias("_rec_desc")],
+        "only_cannabis_convictions": [pl.col("ref").filter(nc_mask).alias("ev_only_cannabis_refs"),
+                                      pl.col("desc").filter(nc_mask).alias("_nc_desc"), has_nc.alias("_has_nc")],
+        "all_sentences_completed": [pl.col("ref").filter(open_mask).alias("ev_all_sentences_refs"),
+                                    pl.col("desc").filter(open_mask).alias("_open_desc"), has_open.alias("_has_open")],
+    }
+    texts = {
+        "convictions_on_record_at_least": [pl.concat_str([pl.col("_rec_desc").list.len().cast(pl.String), pl.lit(" convictions on record: "),
+                                                          _capped_list(pl.col("_rec_desc"))]).alias("ev_record_text")],
+        "only_cannabis_convictions": [pl.concat_str([pl.when(pl.col("_has_nc")).then(pl.lit("convictions other than HS 11357-11360: "))
+                                                     .otherwise(pl.lit("every conviction is HS 11357-11360: ")),
+                                                     _capped_list(pl.col("_nc_desc"))]).alias("ev_only_cannabis_text")],
+        "all_sentences_completed": [pl.concat_str([pl.when(pl.col("_has_open")).then(pl.lit("sentences not shown as completed: "))
+                                                   .otherwise(pl.lit("every sentence completed: ")),
+                                                   _capped_list(pl.col("_open_desc"))]).alias("ev_all_sentences_text")],
+    }
+    agg = others.group_by("subject_id").agg(*[e for name in sorted(want) for e in exprs[name]])
+    agg = agg.with_columns(*[e for name in sorted(want) for e in texts[name]]).select(pl.exclude("^_.*$"))
+    f = f.join(agg, on="subject_id", how="left")
+    present = set(f.columns)
+    return f.with_columns(*[pl.lit(None, dtype=pl.List(pl.String)).alias(f"{c}_refs") for c in cols if f"{c}_refs" not in present],
+                          *[pl.lit(None, dtype=pl.String).alias(f"{c}_text") for c in cols if f"{c}_text" not in present])
 
 
 def _duplicate_evidence(f: pl.DataFrame, rows: pl.DataFrame, used: set[str]) -> pl.DataFrame:
