@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from builders import Person, line_of
-from screen_helpers import court_ref, one, profile_from, screen, step_ref
+from screen_helpers import AS_OF, court_ref, one, profile_from, screen, step_ref
 
 from clearrec_desktop.core.screen import profiles as screen_profiles
 
@@ -195,3 +195,30 @@ def test_sacramento_reduce_cites_the_recent_conviction(tmp_path):
     ref = court_ref(path, "273.5(A) PC")
     assert ref in r["evidence"].split(";")
     assert f"PC 273.5(a) on 2019-03-05 ({ref})" in r["reasons"]
+
+
+def test_results_csv_and_the_workbook_carry_the_deciding_rows(tmp_path):
+    """The evidence of a record-wide condition reaches results.csv and the exported workbook."""
+    import csv
+
+    from builders import write_extract
+    from openpyxl import load_workbook
+
+    from clearrec_desktop.core import pipeline
+    from clearrec_desktop.core.outputs.exports import export_from_dir
+    from clearrec_desktop.core.screen import profiles
+
+    p = Person("1").conviction("20140217", "11359 HS-POSS FOR SALE").conviction("20190305", "273.5(A) PC-CORPORAL INJ SPOUSE")
+    path = write_extract(tmp_path / "extract.csv", p)
+    ref = court_ref(path, "273.5(A) PC")
+    run = pipeline.run_screen([path], county="SACRAMENTO", as_of=AS_OF, profile=profiles.load_profile("sacramento-2019"))
+    out = tmp_path / "out"
+    pipeline.write_outputs(run, out)
+    with open(out / "results.csv", newline="", encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert ref in row["evidence"].split(";") and row["relief_basis"] == "statute_redesignation"
+    xlsx = tmp_path / "review.xlsx"
+    export_from_dir(out, xlsx=xlsx)
+    wb = load_workbook(xlsx, read_only=True)
+    cells = [str(c) for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r if c]
+    assert any(ref in c.split(";") for c in cells) and "statute_redesignation" in cells
