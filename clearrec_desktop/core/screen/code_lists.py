@@ -13,7 +13,7 @@ description. Columns (``citation``, ``requires`` and ``text`` may be absent or b
   enhancement ``PC 186.22(b)(4)``;
 - ``text``: a regular expression the charge text must contain (case-insensitive); with a
   leading ``!`` it must not contain it (PC 220 "except assault to commit mayhem");
-- ``citation``: the statute that puts the offence on the list; ``description``: one line.
+- ``citation``: the statute that puts the offense on the list; ``description``: one line.
 """
 
 from __future__ import annotations

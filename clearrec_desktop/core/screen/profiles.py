@@ -62,15 +62,15 @@ PREDICATES: dict[str, Predicate] = {p.name: p for p in [
               ("ev_disq_unknown",)),
     Predicate("same_section_priors_at_least", "int", "the person has at least {} earlier convictions of the same section",
               ("ev_same_section",)),
-    Predicate("convictions_on_record_at_least", "int", "the record holds at least {} convictions (any offence, any county)",
+    Predicate("convictions_on_record_at_least", "int", "the record holds at least {} convictions (any offense, any county)",
               ("ev_record",)),
     Predicate("no_conviction_within_years", "int", "the person has no conviction of any kind in the {} years before the evaluation date",
               ("ev_recent",)),
     Predicate("conviction_older_than_years", "int", "the conviction is at least {} years before the evaluation date"),
     Predicate("age_now_at_least", "int", "the person is at least {} years old on the evaluation date", (), "age"),
     Predicate("age_at_conviction_under", "int", "the person was under {} at the conviction", (), "age"),
-    Predicate("age_at_offence_under", "int", "the person was under {} at the offence (arrest date)", (), "age"),
-    Predicate("age_unknown", "", "the age at the offence cannot be worked out (date of birth or dates unknown)"),
+    Predicate("age_at_offence_under", "int", "the person was under {} at the offense (arrest date)", (), "age"),
+    Predicate("age_unknown", "", "the age at the offense cannot be worked out (date of birth or dates unknown)"),
     Predicate("only_cannabis_convictions", "", "every conviction on the record is HS 11357-11360", ("ev_only_cannabis",)),
     Predicate("sentence_completed", "", "the sentence for this conviction has been completed", (), "sentence"),
     Predicate("still_serving", "", "the person is still serving the sentence for this conviction", (), "sentence"),
@@ -125,7 +125,7 @@ class Rule:
         """The facts (age, sentence, disqualifier) the rule depends on."""
         facts = {PREDICATES[c.name].uses for c in self.when + self.when_any} - {None}
         if self.outcome == "statutory_remedy":
-            facts.add("age")            # the remedy table turns on the age at the offence
+            facts.add("age")            # the remedy table turns on the age at the offense
         return facts
 
     def describe(self) -> str:
@@ -515,7 +515,7 @@ def bear_profile(options: dict, source: str) -> Profile:
         add("bear-crime-free", [f"no_conviction_within_years({crime_free})"], "dismiss",
             f"No conviction of any kind in the last {crime_free} years.")
     if extra.get("subjectHasOnlyProp64Charges"):
-        add("bear-only-prop64", ["only_cannabis_convictions"], "dismiss", "Every conviction on the record is a Prop 64 offence.")
+        add("bear-only-prop64", ["only_cannabis_convictions"], "dismiss", "Every conviction on the record is a Prop 64 offense.")
     if extra.get("subjectIsDeceased"):
         add("bear-deceased", ["deceased"], "dismiss", "The person is deceased.")
     if reduce:

@@ -40,10 +40,10 @@ FLAGS = {
     "disqualifier_date_unknown": "super strike or PC 290 entry with no usable date (may be a prior)",
     "disqualifier_subsection_unknown": "conviction of a listed section without the subsection that decides it (e.g. PC 653f): check the court file",
     "same_section_priors": "earlier conviction(s) of the same section",
-    "juvenile": "under 18 at the offence: possible juvenile matter (WIC 602, JV-744)",
-    "age_near_18": "age at the offence within a year of 18",
-    "age_near_21": "age at the offence within a year of 21",
-    "age_unknown": "age at the offence unknown",
+    "juvenile": "under 18 at the offense: possible juvenile matter (WIC 602, JV-744)",
+    "age_near_18": "age at the offense within a year of 18",
+    "age_near_21": "age at the offense within a year of 21",
+    "age_unknown": "age at the offense unknown",
     "sentence_unknown": "sentence not recorded or unreadable",
     "sentence_implausible": "sentence length implausible (negative, zero for a term, or over 99 years): sentence end unknown",
     "recent_conviction_undated": "a rule on recent convictions could not be decided: a conviction has no usable date",
@@ -585,11 +585,11 @@ def remedy() -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     branches = [
         # (condition, outcome, relief, reason, basis)
         (age.is_null(), "review", None,
-         "The age at the offence is unknown and the remedy depends on it.", f"{_R}; prop64-rules.md remedy table"),
+         "The age at the offense is unknown and the remedy depends on it.", f"{_R}; prop64-rules.md remedy table"),
         (under18 & (lvl == "I"), "ineligible", None,
-         "Under 18 at the offence and already an infraction: the new law gives no further relief.", "HS 11357-11360 as amended; HS 11361.8"),
+         "Under 18 at the offense and already an infraction: the new law gives no further relief.", "HS 11357-11360 as amended; HS 11361.8"),
         (under18, "reduce", "infraction",
-         "Under 18 at the offence: the conduct is now an infraction; redesignate (possible juvenile matter, WIC 602 / JV-744).", f"{_R}(e)-(f); HS 11357-11360 as amended"),
+         "Under 18 at the offense: the conduct is now an infraction; redesignate (possible juvenile matter, WIC 602 / JV-744).", f"{_R}(e)-(f); HS 11357-11360 as amended"),
         (small_11357 & lvl.is_in(["M", "I"]) & adult21, "dismiss", None,
          "Possession of up to 28.5 g by a person 21 or older is now lawful: dismiss and seal.", f"{_R}(e)-(f); HS 11362.1"),
         (small_11357 & (lvl == "M") & under21, "reduce", "infraction",
@@ -833,7 +833,7 @@ def _rule_conditions(rule: Rule) -> str:
     if rule.when_any:
         parts.append("any of: " + "; ".join(c.describe() for c in rule.when_any))
     if rule.outcome == "statutory_remedy":
-        parts.append("the HS 11361.8 remedy table, which turns on the age at the offence")
+        parts.append("the HS 11361.8 remedy table, which turns on the age at the offense")
     return " and ".join(parts) or "in every case"
 
 

@@ -72,7 +72,7 @@ def test_juvenile_flag_and_age_near_thresholds(tmp_path):
 def test_age_unknown_goes_to_review(tmp_path):
     res, _ = screen(tmp_path, Person("1", dob="").conviction("19900601", "11358 HS"))
     r = one(res)
-    assert r["outcome"] == "review" and "age at the offence is unknown" in r["reasons"]
+    assert r["outcome"] == "review" and "age at the offense is unknown" in r["reasons"]
 
 
 @pytest.mark.parametrize("date_text", ["", "19800000", "198006", "ABCDEFGH"])
