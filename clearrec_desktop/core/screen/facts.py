@@ -107,10 +107,13 @@ class FactsBuilder:
     """Gathers ``ScreenFacts`` block by block.
 
     ``aggregate`` turns convicted rows (all rows of each person in them) into conviction
-    counts; ``steps`` is a regex on the step type of the other rows screening reads."""
+    counts; ``steps`` is a regex on the step type of the other rows screening reads;
+    ``prepare`` completes rows of an older layout as they come in."""
 
-    def __init__(self, aggregate: Callable[[pl.DataFrame], pl.DataFrame], steps: str):
+    def __init__(self, aggregate: Callable[[pl.DataFrame], pl.DataFrame], steps: str,
+                 prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None):
         self._aggregate = aggregate
+        self._prepare = prepare
         self._step_re = steps
         self._buckets = [_Frames() for _ in range(BUCKETS)]
         self._charged = [_Frames() for _ in range(BUCKETS)]
@@ -121,6 +124,8 @@ class FactsBuilder:
         self._compressed = False
 
     def add(self, rows: pl.DataFrame) -> None:
+        if self._prepare is not None:
+            rows = self._prepare(rows)
         if self._columns is None:
             self._columns = rows.columns
             self._empty = rows.clear()

@@ -1,6 +1,6 @@
 """Aggregates of a screening run (prop64-rules.md, "What a screening run must report").
 
-People figures look at each screened person's whole record (every county, every offence):
+People figures look at each screened person's whole record (every county, every offense):
 after the proposed outcomes, how many have no felony left, no conviction left, or none in the
 last 7 years, and the same if every screened conviction were dismissed. Counts under 11 are
 suppressed in the ``publishable`` part.
@@ -38,7 +38,7 @@ def _counts(frame: pl.DataFrame, col: str) -> dict:
 
 
 def whole_records(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame) -> pl.DataFrame:
-    """Every conviction count (any county, any offence) of the people screened: level and
+    """Every conviction count (any county, any offense) of the people screened: level and
     conviction date of each, as the count's first row gives them (``screening.convictions``)."""
     people = results.select("subject_id").unique()
     cols = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
