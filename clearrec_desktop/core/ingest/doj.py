@@ -147,15 +147,16 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
     state = _ReadState(name=name, columns=columns)
     frames: list[pl.DataFrame] = []
     size = max(path.stat().st_size, 1)
-    carry, line_no = b"", (2 if has_header else 1)
-    for chunk, n_lines, done, last in _iter_chunks(path, has_header, cancel):
+    carry, carried, line_no = b"", 0, (2 if has_header else 1)
+    for chunk, n_chunk, n_lines, done, last in _iter_chunks(path, has_header, cancel):
         state.lines_read += n_lines
         state.decide_encoding(chunk)
-        block = carry + state.decode(chunk)
-        parsed, used = _read_block(block, line_no, last, state)
+        chunk = state.decode(chunk)
+        block, n = (carry + chunk, carried + n_chunk) if carried else (chunk, n_chunk)
+        parsed, used = _read_block(block, n, line_no, last, state)
         line_no += used
         # the lines not used start a record that goes on in the next block: read them again with it
-        carry = block.split(b"\n", used)[used] if used < block.count(b"\n") else b""
+        carry, carried = _tail(block, n - used), n - used
         for frame in parsed:
             out = transform(frame) if transform else frame
             if sink is not None:
@@ -277,10 +278,10 @@ class _ReadState:
 
 
 def _iter_chunks(path: Path, has_header: bool, cancel):
-    """Yield (bytes of whole lines, lines in them, bytes read so far, last) of about
-    ``BLOCK_BYTES`` each, ending with a ``last`` one (maybe empty). The byte-order mark and the
-    header line are left out of the bytes (the header still counts as line 1). Only \\n ends a
-    line, as everywhere in the reader."""
+    """Yield (bytes of whole lines, lines in those bytes, lines read, bytes read so far, last)
+    of about ``BLOCK_BYTES`` each, ending with a ``last`` one (maybe empty). The byte-order mark
+    and the header line are left out of the bytes but the header counts as read (line 1). Only
+    \\n ends a line, as everywhere in the reader."""
     done = 0
     carry = b""
     first = True
@@ -289,26 +290,38 @@ def _iter_chunks(path: Path, has_header: bool, cancel):
             _check_cancel(cancel)
             chunk = fh.read(BLOCK_BYTES)
             done += len(chunk)
-            block = carry + chunk
+            if chunk:
+                cut = chunk.rfind(b"\n")
+                if cut < 0:
+                    carry += chunk
+                    continue
+                # one copy at most: the part of the last read that was not a whole line, and this one
+                block = carry + memoryview(chunk)[:cut + 1] if carry or cut + 1 < len(chunk) else chunk
+                carry = chunk[cut + 1:]
+            else:  # end of file: a last line without a line break
+                block = carry + b"\n" if carry else b""
+                carry = b""
             if first and block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]
-            if not chunk:  # end of file: a last line without a line break
-                if block and not block.endswith(b"\n"):
-                    block += b"\n"
-                carry = b""
-            else:
-                cut = block.rfind(b"\n")
-                if cut < 0:
-                    carry = block
-                    continue
-                carry, block = block[cut + 1:], block[:cut + 1]
             n = block.count(b"\n")
+            read = n
             if first and has_header and n:
                 block = block[block.index(b"\n") + 1:]
-            first = first and not n
-            yield block, n, done, not chunk
+                n -= 1
+            first = first and not read
+            yield block, n, read, done, not chunk
             if not chunk:
                 return
+
+
+def _tail(block: bytes, lines: int) -> bytes:
+    """The last ``lines`` lines of ``block`` (which ends with a line break)."""
+    if lines <= 0:
+        return b""
+    pos = len(block) - 1
+    for _ in range(lines):
+        pos = block.rfind(b"\n", 0, pos)
+    return block[pos + 1:]
 
 
 def _lines(block: bytes) -> pl.DataFrame:
@@ -329,8 +342,8 @@ def _with_line_columns(frame: pl.DataFrame, numbers, padded, null_placeholder) -
                               pl.Series("q_null_placeholder", null_placeholder, dtype=pl.Boolean))
 
 
-def _read_block(block: bytes, first: int, last: bool, state: _ReadState) -> tuple[list[pl.DataFrame], int]:
-    """Parse the records of one block whose first line is line ``first``. Returns the frames
+def _read_block(block: bytes, n: int, first: int, last: bool, state: _ReadState) -> tuple[list[pl.DataFrame], int]:
+    """Parse the records of one block of ``n`` lines whose first line is line ``first``. Returns the frames
     and how many of the block's lines were used: the rest, the start of a record that goes on
     in the next block, is read again with it.
 
@@ -341,8 +354,7 @@ def _read_block(block: bytes, first: int, last: bool, state: _ReadState) -> tupl
     the quote stays open and kept as one record when the join is one valid record (a quoted
     field holding line breaks); any other line is rejected alone."""
     lines = _lines(block)
-    n = lines.height
-    if n != block.count(b"\n"):
+    if lines.height != n:
         raise InputError(f"{state.name}: the file could not be split into lines reliably; check its line endings")
     checks = lines.select(
         (pl.col("line").str.contains(_RECORD) & pl.col("_cut").is_null()).fill_null(False).alias("ok"),
@@ -401,8 +413,7 @@ def _read_block(block: bytes, first: int, last: bool, state: _ReadState) -> tupl
     frames = []
     mask = pl.Series(keep, dtype=pl.Boolean)
     if mask.any():
-        raw = block.split(b"\n")
-        frames += _parse_lines([raw[i] for i in mask.arg_true().to_list()], numbers.filter(mask),
+        frames += _parse_lines(_kept_bytes(block, keep), numbers.filter(mask),
                                checks["q_padded"].filter(mask), checks["q_null_placeholder"].filter(mask), state)
     if joined:
         frames.append(_with_line_columns(_parse_records([r for _, r in joined], state.columns),
@@ -413,22 +424,44 @@ def _read_block(block: bytes, first: int, last: bool, state: _ReadState) -> tupl
     return frames, used
 
 
-def _parse_lines(raw: list[bytes], numbers: pl.Series, padded: pl.Series, nulls: pl.Series,
+def _kept_bytes(block: bytes, keep: list[bool]) -> bytes:
+    """The lines of ``block`` whose ``keep`` is true, as one buffer: the runs of kept lines are
+    cut out whole (only the line starts up to the last dropped line are looked for)."""
+    runs, pos, run_start = [], 0, None
+    last_drop = max((i for i, k in enumerate(keep) if not k), default=-1)
+    for i in range(last_drop + 1):
+        end = block.index(b"\n", pos) + 1
+        if keep[i]:
+            if run_start is None:
+                run_start = pos
+        elif run_start is not None:
+            runs.append(block[run_start:pos])
+            run_start = None
+        pos = end
+    if run_start is None:
+        run_start = pos
+    runs.append(block[run_start:])
+    return b"".join(runs)
+
+
+def _parse_lines(data: bytes, numbers: pl.Series, padded: pl.Series, nulls: pl.Series,
                  state: _ReadState) -> list[pl.DataFrame]:
     """Parse lines that each passed the record check; the parser must give one row per line.
     Where it does not (a character the check lets through but the parser reads as a line
     break), halve the lines until the culprit is alone, and reject it alone."""
-    frame = _parse(b"\n".join(raw) + b"\n", state.columns)
-    if frame.height == len(raw):
-        state.records += len(raw)
+    frame = _parse(data, state.columns)
+    if frame.height == len(numbers):
+        state.records += len(numbers)
         return [_with_line_columns(frame, numbers, padded, nulls)]
-    if len(raw) == 1:
+    if len(numbers) == 1:
         state.rejected.append(Rejected(state.name, int(numbers[0]),
                                        "holds a character the CSV parser reads as a line break (e.g. a lone carriage return)"))
         return []
-    h = len(raw) // 2
-    return (_parse_lines(raw[:h], numbers[:h], padded[:h], nulls[:h], state)
-            + _parse_lines(raw[h:], numbers[h:], padded[h:], nulls[h:], state))
+    h = len(numbers) // 2
+    cut = _tail(data, len(numbers) - h)
+    head = data[:len(data) - len(cut)]
+    return (_parse_lines(head, numbers[:h], padded[:h], nulls[:h], state)
+            + _parse_lines(cut, numbers[h:], padded[h:], nulls[h:], state))
 
 
 def _parse(source: bytes, columns: list[str] | None) -> pl.DataFrame:

@@ -28,8 +28,9 @@ import polars as pl
 from ..ingest.normalise import CANNABIS_SECTIONS
 
 BUCKETS = 16
-PARTITION_ROWS = 600_000          # convicted rows per screening partition
-MEMORY_BUDGET = 400 * 1024**2     # decoded bytes of facts kept before compressing
+PARTITION_ROWS = 250_000          # convicted rows per screening partition
+MEMORY_BUDGET = 160 * 1024**2     # decoded bytes of convicted rows kept before compressing them
+RECORD_COLUMNS = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
 DUPLICATE_FLAG = "q_possible_duplicate_person"
 
 
@@ -85,22 +86,26 @@ class ScreenFacts:
     """The screening inputs of one import, by partition (see the module docstring)."""
 
     def __init__(self, partitions: list[Partition], steps: pl.DataFrame, duplicate_people: pl.DataFrame,
-                 columns: list[str]):
+                 columns: list[str], records: pl.DataFrame):
         self.partitions = partitions
         self.steps = steps                        # rows of the steps screening reads, every column
         self.duplicate_people = duplicate_people  # subject_id, _nk, dob, source_file, source_line
         self.columns = columns                    # the columns of the rows they came from
+        self.records = records                    # every count: RECORD_COLUMNS (the summary's whole records)
 
     def __iter__(self) -> Iterator[Partition]:
         return iter(self.partitions)
 
     @property
-    def counts(self) -> int:
+    def conviction_rows(self) -> int:
         return sum(p.conv_rows for p in self.partitions)
 
-    def decoded_bytes(self) -> int:
-        return sum(p._conv.estimated_size() if isinstance(p._conv, pl.DataFrame) else len(p._conv)
-                   for p in self.partitions) + self.steps.estimated_size()
+    def held_bytes(self) -> int:
+        """About how much memory the facts hold (compressed partitions count as compressed)."""
+        return (sum(p._conv.estimated_size() if isinstance(p._conv, pl.DataFrame) else len(p._conv)
+                    for p in self.partitions)
+                + sum(p.charged.estimated_size() for p in self.partitions)
+                + self.steps.estimated_size() + self.records.estimated_size())
 
 
 class FactsBuilder:
@@ -162,8 +167,9 @@ class FactsBuilder:
                 size = 0
             groups[-1].append(b)
             size += frames.rows
-        partitions = []
-        budget = self._compressed or sum(f.rows for f in self._buckets) > 2 * PARTITION_ROWS
+        partitions, records = [], []
+        # one partition stays decoded; several are kept compressed and decoded one at a time
+        budget = self._compressed or len(groups) > 1
         for group in groups:
             frames = [f for b in group for f in self._buckets[b].all()]
             rows = (pl.concat(frames, how="vertical_relaxed") if frames
@@ -171,12 +177,15 @@ class FactsBuilder:
             if flag is not None:
                 rows = rows.with_columns(pl.col("subject_id").is_in(flag).alias(DUPLICATE_FLAG))
             conv = self._aggregate(rows.select([c for c in columns if c in rows.columns]))
+            n_rows = rows.height
+            del rows, frames
+            records.append(conv.select(RECORD_COLUMNS))
             for b in group:
                 self._buckets[b] = _Frames()
             charged_frames = [f for b in group for f in self._charged[b].all()]
             charged = (pl.concat(charged_frames).unique() if charged_frames
                        else pl.DataFrame(schema={"subject_id": pl.String, "cycle": pl.String}))
-            partitions.append(Partition(conv_rows=rows.height, _conv=_encode(conv) if budget else conv,
+            partitions.append(Partition(conv_rows=n_rows, _conv=_encode(conv) if budget else conv,
                                         charged=charged))
         steps = (pl.concat(self._steps, how="vertical_relaxed") if self._steps else self._empty_rows())
         if flag is not None:
@@ -185,7 +194,7 @@ class FactsBuilder:
             duplicate_people = pl.DataFrame(schema={"subject_id": pl.String, "_nk": pl.String, "dob": pl.Date,
                                                     "source_file": pl.String, "source_line": pl.Int64})
         self._steps = []
-        return ScreenFacts(partitions, steps, duplicate_people, columns)
+        return ScreenFacts(partitions, steps, duplicate_people, columns, pl.concat(records))
 
     def _empty_rows(self) -> pl.DataFrame:
         if self._empty is not None:

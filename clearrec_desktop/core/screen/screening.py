@@ -80,9 +80,28 @@ def years_before(as_of: date, years: int) -> date:
         return as_of.replace(year=as_of.year - years, day=28)
 
 
+def _on_distinct(frame: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Evaluate ``exprs``, which read only ``keys``, once per distinct combination of the keys
+    and join the answers back (without copying the frame's other columns)."""
+    table = frame.select(keys).unique().with_columns(exprs)
+    added = [c for c in table.columns if c not in keys]
+    looked_up = frame.select(keys).join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(looked_up.select(added).get_columns())
+
+
+def _in_record_order(rows: pl.DataFrame) -> bool:
+    """Whether rows already come in (source_file, source_line) order, as an import hands them
+    over; sorting a wide frame moves every column, so it is done only when needed."""
+    f, n = pl.col("source_file"), pl.col("source_line")
+    return bool(rows.select(((f > f.shift(1)) | ((f == f.shift(1)) & (n > n.shift(1)))).fill_null(True).all()).item())
+
+
 def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One row per conviction count (SUBJECT_ID, CNT_ORDER), sentence parts combined."""
-    conv = rows.lazy().filter(pl.col("convicted")).sort("source_file", "source_line")
+    """One row per conviction count (SUBJECT_ID, CNT_ORDER), sentence parts combined: the
+    count's first row (in record order) gives every column, its parts the sentence."""
+    conv = rows.lazy().filter(pl.col("convicted"))
+    if not _in_record_order(rows):
+        conv = conv.sort("source_file", "source_line")
     part_unit = pl.col("sent_unit").str.slice(0, 1)
     timed = part_unit.is_in(["D", "M", "Y"]) & pl.col("sent_length").is_not_null()
     money = pl.col("sent_type").fill_null("").str.contains("FINE|RESTITUTION|SUSPEND|CREDIT")
@@ -106,9 +125,12 @@ def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
     firsts = [c for c in rows.columns
               if c not in ("sent_type", "sent_length", "sent_unit", "source_line") and not c.startswith("q_")]
-    agg = conv.group_by("subject_id", "count_key").agg(
-        *[pl.col(c).first() for c in firsts if c not in ("subject_id", "count_key")],
-        pl.col("source_line").first(),
+    keys = ["subject_id", "count_key"]
+    # the first row of each count whole, and the parts' aggregates, both in order of first
+    # appearance (so they line up) rather than one "first" aggregation per column
+    first_rows = conv.unique(keys, keep="first", maintain_order=True).select(
+        *keys, *[c for c in firsts if c not in keys], "source_line")
+    agg = conv.group_by(*keys, maintain_order=True).agg(
         # parts run together: the longest one ends the sentence (prop64-rules.md)
         pl.col("_part_end").max().alias("sentence_end"),
         (pl.col("_part_known").all() & pl.col("_has_part").any() & ~pl.col("_part_implausible").any()).alias("sentence_known"),
@@ -116,7 +138,8 @@ def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
         pl.col("_ref").alias("self_refs"),
         *[pl.col(c).any().alias(c) for c in rows.columns if c.startswith("q_")],
     )
-    return agg.collect()
+    first_rows, agg = pl.collect_all([first_rows, agg])
+    return pl.concat([first_rows, agg.drop(keys)], how="horizontal")
 
 
 # The steps other than convictions that screening reads (a DECEASED step, a PC 290 REGISTRATION).
@@ -158,7 +181,16 @@ def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profil
                                   profile, cancel))
     if len(parts) == 1:
         return parts[0]
-    return pl.concat(parts).sort("subject_id", "court_case_number", "count_key", nulls_last=True)
+    # each part is in result order (evaluate sorts it); put the parts in that order one column
+    # at a time, so the results are never held twice
+    frame = pl.concat(parts, how="vertical", rechunk=False)
+    del parts
+    order = frame.select(pl.arg_sort_by("subject_id", "court_case_number", "count_key", nulls_last=True)).to_series()
+    columns = []
+    for name in frame.columns:
+        columns.append(frame.get_column(name).gather(order))
+        frame = frame.drop(name)
+    return pl.DataFrame(columns)
 
 
 def _screen_part(conv: pl.DataFrame, steps: pl.DataFrame, charged: pl.DataFrame, duplicate_people: pl.DataFrame,
@@ -180,20 +212,25 @@ def _screen_part(conv: pl.DataFrame, steps: pl.DataFrame, charged: pl.DataFrame,
         pl.col("q_dob_after_conviction").any().over("subject_id").alias("dob_doubted"),
     )
     conv = code_lists.add_requirements(conv, list(lists.values()))
-    conv = conv.with_columns(
-        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & pl.col("law_code").is_in(["HS"])).fill_null(False).alias("is_cannabis"),
-        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & (pl.col("law_code") != "HS")).fill_null(False).alias("is_cannabis_wrong_code"),
+    rel_lists = sorted({a for r in profile.active_rules for c in r.when + r.when_any if c.name == "related_charge" for a in c.args})
+    # list membership reads only the charge columns, which repeat heavily: match each distinct
+    # charge once (a few hundred) rather than every count against every list entry
+    charge = ["law_code", "section_num", "section_sub", "qualifier", "offence_text",
+              *sorted({code_lists.requirement_column(r) for lst in lists.values() for r in lst.requirements()})]
+    conv = _on_distinct(conv, charge, [
         in_list(ss).alias("is_super_strike"),
         in_list(p290).alias("is_pc290"),
         (section_only(ss) | section_only(p290)).alias("is_disq_sub_unknown"),
+        *[in_list(lists[name]).alias(f"rel__{name}") for name in rel_lists],
+    ])
+    conv = conv.with_columns(
+        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & pl.col("law_code").is_in(["HS"])).fill_null(False).alias("is_cannabis"),
+        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & (pl.col("law_code") != "HS")).fill_null(False).alias("is_cannabis_wrong_code"),
         (pl.col("conviction_date_quality") == "full").alias("date_known"),
         pl.col("self_refs").list.first().alias("ref"),
         pl.concat_str([pl.col("qualifier").fill_null(""), pl.col("code_section").fill_null(pl.col("offence_text")).fill_null("charge unknown")],
                       separator=" ").str.strip_chars().alias("what"),
     )
-    rel_lists = sorted({a for r in profile.active_rules for c in r.when + r.when_any if c.name == "related_charge" for a in c.args})
-    for name in rel_lists:
-        conv = conv.with_columns(in_list(lists[name]).alias(f"rel__{name}"))
     is_related = pl.any_horizontal([pl.col(f"rel__{n}") for n in rel_lists]) if rel_lists else pl.lit(False)
 
     # --- person-level facts, computed once and joined back ------------------------------------
@@ -716,6 +753,18 @@ class _Decision:
             e = (pl.when(cond) if e is None else e.when(cond)).then(getter(i, rule))
         return e.otherwise(default) if e is not None else default
 
+    def by_rule_rows(self, f: pl.DataFrame, spec: dict) -> list[pl.Series]:
+        """``by_rule`` for costly columns (texts, evidence lists): each rule's expression is
+        evaluated only on the rows that rule decided, not on every row (the expressions are
+        row-wise, so the values are those ``by_rule`` gives). ``spec``: name -> (getter, default)."""
+        lf = f.lazy().with_row_index("_pos")
+        idx = pl.col(self.col)
+        parts = [lf.filter(idx == i).select("_pos", *[g(i, rule).alias(n) for n, (g, _) in spec.items()])
+                 for i, rule in enumerate(self.rules)]
+        parts.append(lf.filter(idx.is_null()).select("_pos", *[d.alias(n) for n, (_, d) in spec.items()]))
+        out = pl.concat(pl.collect_all(parts), how="vertical_relaxed").sort("_pos")
+        return out.drop("_pos").get_columns()
+
     def blocked(self) -> pl.Expr:
         return self.by_rule(lambda i, r: self.states[i][1], _FALSE).fill_null(False)
 
@@ -829,12 +878,12 @@ def evaluate(f: pl.DataFrame, profile: Profile, as_of: date) -> pl.DataFrame:
     posthoc_reason = pl.concat_str([
         pl.lit(g.reason + " The profile would have proposed "), pl.col("_outcome0"), pl.lit(" under rule ["),
         pl.col("_rule_id0"), pl.lit("]."), evidence_text(["ev_disq_unknown"]).fill_null(""), pl.lit(f" [{g.basis}]")])
-    f = f.with_columns(
-        d.by_rule(rule_id, pl.lit("no-rule")).alias("_rule_id0"),
-        d.by_rule(citation, pl.lit("profile " + profile.id)).alias("_citation0"),
-        d.by_rule(reason, no_rule_reason).alias("_reason0"),
-        d.by_rule(evidence, pl.col("self_refs")).alias("_evidence0"),
-    )
+    f = f.with_columns(d.by_rule_rows(f, {
+        "_rule_id0": (rule_id, pl.lit("no-rule")),
+        "_citation0": (citation, pl.lit("profile " + profile.id)),
+        "_reason0": (reason, no_rule_reason),
+        "_evidence0": (evidence, pl.col("self_refs")),
+    }))
     # Rules passed over because "no conviction within N years" could not be decided: say so.
     notes, note_refs = [], []
     for i, rule in enumerate(rules):

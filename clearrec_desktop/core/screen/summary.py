@@ -43,8 +43,7 @@ def whole_records(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame) -> pl
     people = results.select("subject_id").unique()
     cols = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
     if isinstance(rows, ScreenFacts):
-        parts = [p.conv.lazy().join(people.lazy(), on="subject_id", how="semi").select(cols).collect() for p in rows]
-        return pl.concat(parts) if len(parts) > 1 else parts[0]
+        return rows.records.join(people, on="subject_id", how="semi").select(cols)
     return (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
             .select("subject_id", "count_key", "level", "conviction_date", "conviction_date_quality",
                     "source_file", "source_line")
@@ -88,14 +87,17 @@ def summarise(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame, *, county
     record = whole_records(rows, results)
     po = person_outcomes(record, results, as_of)
     po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
-    person = (results.sort("subject_id", "source_file", "source_line").group_by("subject_id")
-              .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first()))
+    # only the columns each figure reads: the results frame can be large, and a join copies it
+    person = (results.lazy().select("subject_id", "source_file", "source_line", "race", "gender", "dob")
+              .sort("subject_id", "source_file", "source_line").group_by("subject_id")
+              .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first()).collect())
     person = person.with_columns(
         _age_band(pl.when(pl.col("dob").is_not_null()).then(years_between(pl.col("dob"), pl.lit(as_of)))).alias("age_band"))
     pp = person.join(po, on="subject_id", how="left")
 
     breakdowns = {}
-    res_p = results.join(person.select("subject_id", "age_band"), on="subject_id", how="left").with_columns(
+    res_p = results.select("subject_id", "race", "gender", "conviction_date", "outcome").join(
+        person.select("subject_id", "age_band"), on="subject_id", how="left").with_columns(
         pl.when(pl.col("conviction_date").is_null()).then(pl.lit("unknown"))
         .otherwise((pl.col("conviction_date").dt.year() // 10 * 10).cast(pl.String) + "s").alias("decade"),
         pl.col("outcome").is_in(["dismiss", "reduce"]).alias("_relief"))
