@@ -234,7 +234,7 @@ def _check_text_file(path: Path) -> None:
 
 
 # Bytes of the file read and checked at a time; the reader's memory is a few times this.
-BLOCK_BYTES = 32 * 1024 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
 # A quoted field may hold line breaks, so a record may span lines; one spanning more than this
 # is not taken as a record (its first line is rejected and the following lines read on their own).
 MAX_RECORD_LINES = 200

@@ -28,8 +28,8 @@ import polars as pl
 from ..ingest.normalise import CANNABIS_SECTIONS
 
 BUCKETS = 16
-PARTITION_ROWS = 250_000          # convicted rows per screening partition
-MEMORY_BUDGET = 160 * 1024**2     # decoded bytes of convicted rows kept before compressing them
+PARTITION_ROWS = 100_000          # convicted rows per screening partition
+MEMORY_BUDGET = 96 * 1024**2      # decoded bytes of convicted rows kept before compressing them
 RECORD_COLUMNS = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
 DUPLICATE_FLAG = "q_possible_duplicate_person"
 

@@ -180,7 +180,7 @@ def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profil
         parts.append(_screen_part(part.conv, facts.steps, part.charged, facts.duplicate_people, county_key, as_of,
                                   profile, cancel))
     if len(parts) == 1:
-        return parts[0]
+        return share_repeated_text(parts[0])
     # each part is in result order (evaluate sorts it); put the parts in that order one column
     # at a time, so the results are never held twice
     frame = pl.concat(parts, how="vertical", rechunk=False)
@@ -188,9 +188,31 @@ def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profil
     order = frame.select(pl.arg_sort_by("subject_id", "court_case_number", "count_key", nulls_last=True)).to_series()
     columns = []
     for name in frame.columns:
-        columns.append(frame.get_column(name).gather(order))
+        columns.append(share_repeated_text(frame.get_column(name).gather(order)))
         frame = frame.drop(name)
     return pl.DataFrame(columns)
+
+
+def share_repeated_text(data):
+    """The same values, with text that repeats (reasons, citations, courthouses: a few hundred
+    distinct texts over a million results) stored once and referred to by every row, instead of
+    copied into each. Text columns with many distinct values are left as they are."""
+    if isinstance(data, pl.DataFrame):
+        return data.with_columns([share_repeated_text(data.get_column(c)) for c, t in data.schema.items() if t == pl.String])
+    s = data
+    if s.dtype != pl.String or s.len() < 10_000:
+        return s
+    sample = s.head(20_000)
+    if sample.n_unique() > sample.len() // 20 or (sample.str.len_bytes().mean() or 0) <= 12:
+        return s   # many distinct values, or short ones stored in the row itself anyway
+    distinct = s.unique(maintain_order=True)
+    if distinct.len() > s.len() // 20:
+        return s
+    # rebuilt from Python so the texts own a small buffer (a slice of ``s`` would keep it all)
+    distinct = pl.Series(s.name, distinct.to_list(), dtype=pl.String)
+    index = (s.to_frame().join(distinct.to_frame().with_row_index("_i"), on=s.name, how="left",
+                              nulls_equal=True, maintain_order="left").get_column("_i"))
+    return distinct.gather(index)
 
 
 def _screen_part(conv: pl.DataFrame, steps: pl.DataFrame, charged: pl.DataFrame, duplicate_people: pl.DataFrame,

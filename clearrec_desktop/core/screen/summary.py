@@ -123,8 +123,10 @@ def summarise(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame, *, county
     dates = results.filter(pl.col("conviction_date").is_not_null()).select(
         pl.col("conviction_date").min().alias("lo"), pl.col("conviction_date").max().alias("hi"))
     lo, hi = (dates.row(0) if dates.height else (None, None))
-    flags = (results.select(pl.col("flags").str.split(";")).explode("flags").filter(pl.col("flags") != "")
-             .group_by("flags").len().sort("len", descending=True))
+    # the distinct flag lists first (a few hundred), then each flag weighted by its list's count
+    flags = (results.group_by("flags").len("n").with_columns(pl.col("flags").str.split(";")).explode("flags")
+             .filter(pl.col("flags") != "").group_by("flags").agg(pl.col("n").sum().alias("len"))
+             .sort("len", descending=True))
     return {
         "tool": "clearrec", "version": version,
         "county": county, "as_of": as_of.isoformat(),
