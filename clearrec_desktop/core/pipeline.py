@@ -63,10 +63,11 @@ def read_for_screening(files, *, mapping=None, progress=_noop, cancel=None,
     the import report, and the facts screening reads, gathered block by block."""
     builder = screening.new_facts()
     imported = importer.import_stream(files, mapping=mapping, cancel=cancel, progress=progress,
-                                      on_block=builder.add, keep_rows=keep_rows)
+                                      on_block=builder.add, keep_rows=keep_rows, count_convictions=False)
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     facts = builder.finish(imported.duplicate_subjects, imported.duplicate_people)
+    imported.report.counties = dict(facts.counties)  # counted once, on the conviction counts
     return imported.rows, imported.report, facts
 
 
@@ -81,14 +82,18 @@ def facts_of(rows: RowStore | pl.DataFrame) -> ScreenFacts:
 
 
 def screen_rows(rows: RowStore | pl.DataFrame | None, report: ImportReport, *, county: str, as_of: date,
-                profile: profiles.Profile, progress=_noop, cancel=None, facts: ScreenFacts | None = None) -> ScreenRun:
+                profile: profiles.Profile, progress=_noop, cancel=None, facts: ScreenFacts | None = None,
+                once: bool = False) -> ScreenRun:
     """Screen already imported rows (the GUI re-screens with another profile or date this way):
-    from ``facts`` when given, so nothing is read again."""
+    from ``facts`` when given, so nothing is read again. ``once``: the facts will not be screened
+    again (the command line), so their conviction counts are let go before the summary."""
     key = check_county(county, report)
     if facts is None:
         facts = facts_of(rows)
     progress(0.6, "Screening convictions")
     results = screening.screen(facts, county=key, as_of=as_of, profile=profile, cancel=cancel)
+    if once:
+        facts.release_convictions()
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     progress(0.9, "Summarising")
@@ -110,7 +115,7 @@ def run_screen(files, *, county: str, as_of: date, profile: profiles.Profile | N
                                              progress=lambda f, m: progress(f * 0.55, m))
     log.info("imported %d rows from %d file(s), %d lines rejected", report.rows, len(report.files), len(report.rejected))
     return screen_rows(rows, report, county=county, as_of=as_of, profile=profile, progress=progress, cancel=cancel,
-                       facts=facts)
+                       facts=facts, once=not keep_rows)
 
 
 def write_outputs(run: ScreenRun, out_dir: Path) -> dict[str, Path]:

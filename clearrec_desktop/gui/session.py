@@ -180,7 +180,7 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
     file_reports = []
     # The stored row groups are read once: kept as they are (compressed) for the history pane,
     # and decoded one at a time for the import report's figures and the screening facts.
-    rows, acc, builder = RowStore(), ingest_report.ReportAccumulator(), screening.new_facts()
+    rows, acc, builder = RowStore(), ingest_report.ReportAccumulator(count_convictions=False), screening.new_facts()
     for n, import_id in enumerate(latest["import_ids"]):
         name = imports[import_id]["source_name"]
         groups = ws.import_row_groups(import_id)
@@ -195,7 +195,7 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
         file_reports.append(_file_report(imports[import_id]["report"]))
     dup_subjects, dup_people = acc.duplicates()
     facts = builder.finish(dup_subjects, dup_people)
-    report = acc.report(file_reports)
+    report = acc.report(file_reports, dict(facts.counties))
     profile = profile_from_text(latest["profile_id"], latest["profile_text"])
     runs = ws.runs()
     state = RunState(

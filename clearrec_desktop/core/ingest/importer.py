@@ -22,11 +22,15 @@ from .report import DUPLICATE_FLAG, FileReport, ImportReport, ReportAccumulator,
 from .rowstore import RowStore
 
 # Files that would not fit in memory are refused up front rather than dying mid-import. Peak
-# memory measured per byte of input (docs/security.md): a DOJ extract, read and screened, 2.7-3.4x
-# (1M rows, 508 MiB -> 1.38-1.81 GB); a county CSV through a mapping 11.4x (600k rows, 85 MB -> 970 MB).
-# A workbook (packed) about 30x (30k rows, 1.7 MB -> 50 MB), and never more than its grid allows
-# (county_files.MAX_SHEET_CELLS). The import may plan on three quarters of the physical memory.
-MEMORY_PER_FILE_BYTE = 3.5        # DOJ extracts
+# memory measured (docs/security.md, docs/performance.md): a DOJ extract is read in blocks and
+# only what screening needs is kept, so its import costs a fixed part plus, at worst (every row a
+# screened conviction: 325 MB of such rows peak at 0.99 GB), 1.5x its size; a statewide-looking
+# file far less (5.3 GB, 10M rows: about 2 GB). A county CSV through a mapping 11.4x (600k rows,
+# 85 MB -> 970 MB). A workbook (packed) about 30x (30k rows, 1.7 MB -> 50 MB), and never more
+# than its grid allows (county_files.MAX_SHEET_CELLS). The import may plan on three quarters of
+# the physical memory.
+MEMORY_PER_FILE_BYTE = 1.5        # DOJ extracts, on top of MEMORY_BASE
+MEMORY_BASE = 512 * 1024**2       # an import's fixed part: read blocks, screening one partition
 MEMORY_PER_CSV_BYTE = 12          # county CSV files
 MEMORY_PER_WORKBOOK_BYTE = 40
 MAX_WORKBOOK_MEMORY = 1536 * 1024**2
@@ -58,18 +62,26 @@ def physical_memory() -> int | None:
 def max_import_bytes() -> int | None:
     """The largest DOJ extract (all files together) this computer imports comfortably; None if unknown."""
     memory = physical_memory()
-    return None if memory is None else int(memory * MEMORY_SHARE / MEMORY_PER_FILE_BYTE)
+    return None if memory is None else max(0, int((memory * MEMORY_SHARE - MEMORY_BASE) / MEMORY_PER_FILE_BYTE))
 
 
 def _gb(n: float) -> str:
     return f"{n / 1024**3:.1f} GB"
 
 
+def _streamed(path: Path, size: int, mapping=None) -> bool:
+    """Whether the file is read as a DOJ extract, in blocks (reads at most its first 64 KB)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return False
+    return not (mapping is not None and size and not is_doj_extract(path))
+
+
 def memory_needed(path: Path, size: int, mapping=None) -> int:
-    """About how much memory importing this file takes at its peak (reads at most its first 64 KB)."""
+    """About how much memory importing this file takes at its peak, beyond MEMORY_BASE for a DOJ
+    extract (reads at most its first 64 KB)."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         return min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
-    if mapping is not None and size and not is_doj_extract(path):
+    if not _streamed(path, size, mapping):
         return size * MEMORY_PER_CSV_BYTE
     return int(size * MEMORY_PER_FILE_BYTE)
 
@@ -80,16 +92,19 @@ def check_fits_in_memory(paths: list[Path], sizes: list[int], mapping=None) -> N
     if memory is None:
         return  # unknown: nothing is refused on a guess
     usable = memory * MEMORY_SHARE
-    need = sum(memory_needed(p, n, mapping) for p, n in zip(paths, sizes))
+    variable = sum(memory_needed(p, n, mapping) for p, n in zip(paths, sizes))
+    base = MEMORY_BASE if any(_streamed(p, n, mapping) for p, n in zip(paths, sizes)) else 0
+    need = base + variable
     if need <= usable:
         return
     total = sum(sizes)
+    per_byte = variable / max(total, 1)
     what = f"{paths[0].name} ({_gb(total)})" if len(paths) == 1 else \
         f"{', '.join(p.name for p in paths[:3])}{' ...' if len(paths) > 3 else ''} ({len(paths)} files, {_gb(total)} together)"
     raise InputError(
         f"{what}: too large to import on this computer: importing it needs about {_gb(need)} of memory "
         f"and this computer has {_gb(memory)}; split the extract (by county or date range) into parts "
-        f"under {_gb(total * usable / need)} and import them one at a time"
+        f"under {_gb(max(usable - base, 0) / max(per_byte, 1e-9))} and import them one at a time"
     )
 
 
@@ -105,14 +120,16 @@ class Imported:
 
 
 def import_stream(paths, *, mapping: Path | dict | None = None, cancel=None, progress=None, on_block=None,
-                  keep_rows: bool = True) -> Imported:
+                  keep_rows: bool = True, count_convictions: bool = True) -> Imported:
     """Import every file in one pass, block by block; DOJ extracts are recognised by shape,
     other files need a mapping.
 
     Each normalised block goes to ``on_block`` (the screening facts are gathered there), into
     the report's counters and, with ``keep_rows``, into a ``RowStore``; no file is ever held
     whole. The blocks handed to ``on_block`` lack ``q_possible_duplicate_person``, which needs
-    every row: it comes back in ``Imported`` and is applied when the store's groups are read."""
+    every row: it comes back in ``Imported`` and is applied when the store's groups are read.
+    ``count_convictions=False``: the report's conviction counts per county are left for the
+    caller to fill in (the screening facts count them)."""
     reports = []
     paths = [local_path(p) for p in paths]
     if not paths:
@@ -120,7 +137,7 @@ def import_stream(paths, *, mapping: Path | dict | None = None, cancel=None, pro
     sizes = [p.stat().st_size for p in paths]
     check_fits_in_memory(paths, sizes, mapping)  # before any file is read
     store = RowStore() if keep_rows else None
-    acc = ReportAccumulator()
+    acc = ReportAccumulator(count_convictions=count_convictions)
 
     def take(frame: pl.DataFrame, file: str) -> None:
         acc.add(frame)
@@ -148,7 +165,8 @@ def import_stream(paths, *, mapping: Path | dict | None = None, cancel=None, pro
     dup_subjects, dup_people = acc.duplicates()
     if store is not None:
         store.set_duplicates(dup_subjects)
-    return Imported(rows=store, report=acc.report(reports), duplicate_subjects=dup_subjects,
+    return Imported(rows=store, report=acc.report(reports, None if count_convictions else {}),
+                    duplicate_subjects=dup_subjects,
                     duplicate_people=dup_people)
 
 

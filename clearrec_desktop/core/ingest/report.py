@@ -113,9 +113,12 @@ class ReportAccumulator:
     birth: ``normalise.flag_duplicate_people``), which can only be known once every row is in.
     Kept per block: counters, and per person or per conviction count a few narrow columns."""
 
-    _COMPACT_PARTS = 64
+    _COMPACT_PARTS = 16   # blocks between merges of the per-person tables (they repeat people)
 
-    def __init__(self) -> None:
+    def __init__(self, *, count_convictions: bool = True) -> None:
+        """``count_convictions=False``: the caller gives the conviction counts per county to
+        ``report`` (the screening facts count them anyway), so they are not gathered here."""
+        self._count = count_convictions
         self.rows = 0
         self._q: dict[str, int] = {}
         self._by_county: dict[str, int] = {}
@@ -138,19 +141,21 @@ class ReportAccumulator:
                 self._q.setdefault(k, 0)
         for c, n in rows.group_by("county").len().iter_rows():
             self._by_county[c or ""] = self._by_county.get(c or "", 0) + n
-        self._conv.append(rows.lazy().filter(pl.col("convicted")).select("subject_id", "count_key", "county")
-                          .unique(["subject_id", "count_key"], keep="first", maintain_order=True).collect())
+        if self._count:
+            self._conv.append(rows.lazy().filter(pl.col("convicted")).select("subject_id", "count_key", "county")
+                              .unique(["subject_id", "count_key"], keep="first", maintain_order=True).collect())
         self._people.append(rows.lazy().select("subject_id", name_key(pl.col("name")).alias("_nk"), "dob",
                                                "source_file", "source_line")
                             .drop_nulls(["subject_id", "_nk", "dob"]).sort("source_file", "source_line")
                             .group_by("subject_id", "_nk", "dob", maintain_order=True)
                             .agg(pl.col("source_file").first(), pl.col("source_line").first()).collect())
         self._per_subject.append(rows.group_by("subject_id").len("rows"))
-        if len(self._conv) >= self._COMPACT_PARTS:
+        if len(self._people) >= self._COMPACT_PARTS:
             self._compact()
 
     def _compact(self) -> None:
-        self._conv = [pl.concat(self._conv).unique(["subject_id", "count_key"], keep="first", maintain_order=True)]
+        if self._conv:
+            self._conv = [pl.concat(self._conv).unique(["subject_id", "count_key"], keep="first", maintain_order=True)]
         self._people = [self._merge_people()]
         self._per_subject = [pl.concat(self._per_subject).group_by("subject_id").agg(pl.col("rows").sum())]
 
@@ -173,7 +178,8 @@ class ReportAccumulator:
             self._dups = (dupes.sort(), people.filter(pl.col("subject_id").is_in(dupes.implode())))
         return self._dups
 
-    def report(self, files: list[FileReport]) -> ImportReport:
+    def report(self, files: list[FileReport], counties: dict[str, int] | None = None) -> ImportReport:
+        """``counties``: conviction counts per county, when the accumulator was told not to count."""
         dupes, _ = self.duplicates()
         q = dict(self._q)
         if self._per_subject:
@@ -181,14 +187,16 @@ class ReportAccumulator:
             self._per_subject = [per]
             q[DUPLICATE_FLAG] = int(per.filter(pl.col("subject_id").is_in(dupes.implode()))["rows"].sum() or 0)
         warnings = {k: v for k, v in q.items() if v and k in WARNINGS}
-        conv = pl.concat(self._conv) if self._conv else pl.DataFrame(
-            schema={"subject_id": pl.String, "count_key": pl.String, "county": pl.String})
-        self._conv = [conv.unique(["subject_id", "count_key"], keep="first", maintain_order=True)]
-        counties = (self._conv[0].group_by("county").len()
-                    .with_columns(pl.col("county").fill_null("")).sort(["len", "county"], descending=[True, False]))
+        if counties is None:
+            conv = pl.concat(self._conv) if self._conv else pl.DataFrame(
+                schema={"subject_id": pl.String, "count_key": pl.String, "county": pl.String})
+            self._conv = [conv.unique(["subject_id", "count_key"], keep="first", maintain_order=True)]
+            by_county = (self._conv[0].group_by("county").len()
+                         .with_columns(pl.col("county").fill_null("")).sort(["len", "county"], descending=[True, False]))
+            counties = {c: int(n) for c, n in by_county.iter_rows()}
         return ImportReport(
             files=files, rows=self.rows,
-            counties={c: int(n) for c, n in counties.iter_rows()},
+            counties=counties,
             rows_by_county=dict(sorted(self._by_county.items())),
             warnings=warnings,
         )

@@ -28,20 +28,25 @@ import polars as pl
 from ..ingest.normalise import CANNABIS_SECTIONS
 
 BUCKETS = 16
+BUCKET_SEED = 7
 PARTITION_ROWS = 100_000          # convicted rows per screening partition
 MEMORY_BUDGET = 96 * 1024**2      # decoded bytes of convicted rows kept before compressing them
 RECORD_COLUMNS = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
 DUPLICATE_FLAG = "q_possible_duplicate_person"
 
 
-def _encode(frame: pl.DataFrame) -> bytes:
+def encode(frame: pl.DataFrame) -> bytes:
+    """A frame as zstd-compressed Arrow IPC bytes, in memory."""
     buf = io.BytesIO()
     frame.write_ipc(buf, compression="zstd")
     return buf.getvalue()
 
 
-def _decode(data: bytes) -> pl.DataFrame:
+def decode(data: bytes) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(data))
+
+
+_encode, _decode = encode, decode
 
 
 class _Frames:
@@ -71,30 +76,67 @@ class _Frames:
 
 @dataclass
 class Partition:
-    """One group of people: their conviction counts and the arrest cycles charged with cannabis."""
+    """One group of people: their conviction counts, the same counts narrowed to what the
+    summary reads (RECORD_COLUMNS), and the arrest cycles charged with cannabis; each kept
+    decoded, or compressed when there are many partitions."""
 
     conv_rows: int
     _conv: pl.DataFrame | bytes
-    charged: pl.DataFrame
+    _records: pl.DataFrame | bytes
+    _charged: pl.DataFrame | bytes
 
     @property
     def conv(self) -> pl.DataFrame:
-        return _decode(self._conv) if isinstance(self._conv, bytes) else self._conv
+        return _decoded(self._conv)
+
+    @property
+    def records(self) -> pl.DataFrame:
+        return _decoded(self._records)
+
+    @property
+    def charged(self) -> pl.DataFrame:
+        return _decoded(self._charged)
+
+    def held_bytes(self) -> int:
+        return sum(x.estimated_size() if isinstance(x, pl.DataFrame) else len(x)
+                   for x in (self._conv, self._records, self._charged))
+
+
+def _decoded(data: pl.DataFrame | bytes) -> pl.DataFrame:
+    return _decode(data) if isinstance(data, bytes) else data
 
 
 class ScreenFacts:
     """The screening inputs of one import, by partition (see the module docstring)."""
 
     def __init__(self, partitions: list[Partition], steps: pl.DataFrame, duplicate_people: pl.DataFrame,
-                 columns: list[str], records: pl.DataFrame):
+                 columns: list[str], counties: dict[str, int], bucket_partition: list[int] | None = None):
         self.partitions = partitions
+        self.bucket_partition = bucket_partition or [0] * BUCKETS   # subject bucket -> partition
         self.steps = steps                        # rows of the steps screening reads, every column
         self.duplicate_people = duplicate_people  # subject_id, _nk, dob, source_file, source_line
         self.columns = columns                    # the columns of the rows they came from
-        self.records = records                    # every count: RECORD_COLUMNS (the summary's whole records)
+        self.counties = counties                  # conviction counts per county (the import report's)
 
     def __iter__(self) -> Iterator[Partition]:
         return iter(self.partitions)
+
+    def split(self, frame: pl.DataFrame) -> list[pl.DataFrame]:
+        """Rows of ``frame`` (with subject_id) by the partition holding their person, in
+        partition order (results split so each partition's people are summarised alone)."""
+        if len(self.partitions) == 1:
+            return [frame]
+        where = pl.Series(self.bucket_partition, dtype=pl.UInt32).gather(
+            (frame.get_column("subject_id").hash(BUCKET_SEED) % BUCKETS).cast(pl.UInt32))
+        parts = frame.with_columns(where.alias("_partition")).partition_by("_partition", as_dict=True,
+                                                                            include_key=False)
+        return [parts.get((i,), frame.clear()) for i in range(len(self.partitions))]
+
+    def release_convictions(self) -> None:
+        """Drop the conviction counts once screening is done for good (the command line): the
+        summary needs only the narrow records."""
+        for p in self.partitions:
+            p._conv = b""
 
     @property
     def conviction_rows(self) -> int:
@@ -102,10 +144,7 @@ class ScreenFacts:
 
     def held_bytes(self) -> int:
         """About how much memory the facts hold (compressed partitions count as compressed)."""
-        return (sum(p._conv.estimated_size() if isinstance(p._conv, pl.DataFrame) else len(p._conv)
-                    for p in self.partitions)
-                + sum(p.charged.estimated_size() for p in self.partitions)
-                + self.steps.estimated_size() + self.records.estimated_size())
+        return sum(p.held_bytes() for p in self.partitions) + self.steps.estimated_size()
 
 
 class FactsBuilder:
@@ -134,7 +173,7 @@ class FactsBuilder:
         if self._columns is None:
             self._columns = rows.columns
             self._empty = rows.clear()
-        bucket = (pl.col("subject_id").hash(7) % BUCKETS).cast(pl.UInt8).alias("_bucket")
+        bucket = (pl.col("subject_id").hash(BUCKET_SEED) % BUCKETS).cast(pl.UInt8).alias("_bucket")
         conv = rows.filter(pl.col("convicted")).with_columns(bucket)
         for (b,), part in conv.partition_by("_bucket", as_dict=True, include_key=False).items():
             self._buckets[b].append(part)
@@ -143,9 +182,10 @@ class FactsBuilder:
                    .unique().with_columns(bucket).collect())
         for (b,), part in charged.partition_by("_bucket", as_dict=True, include_key=False).items():
             self._charged[b].append(part)
+            self._decoded += part.estimated_size()
         self._steps.append(rows.filter(pl.col("step_type").fill_null("").str.contains(self._step_re)))
         if self._decoded > MEMORY_BUDGET:
-            for frames in self._buckets:
+            for frames in self._buckets + self._charged:
                 frames.compress()
             self._decoded = 0
             self._compressed = True
@@ -167,7 +207,7 @@ class FactsBuilder:
                 size = 0
             groups[-1].append(b)
             size += frames.rows
-        partitions, records = [], []
+        partitions, counties = [], {}
         # one partition stays decoded; several are kept compressed and decoded one at a time
         budget = self._compressed or len(groups) > 1
         for group in groups:
@@ -179,14 +219,17 @@ class FactsBuilder:
             conv = self._aggregate(rows.select([c for c in columns if c in rows.columns]))
             n_rows = rows.height
             del rows, frames
-            records.append(conv.select(RECORD_COLUMNS))
+            records = conv.select(RECORD_COLUMNS)
+            for county, n in conv.group_by("county").len().iter_rows():
+                counties[county or ""] = counties.get(county or "", 0) + n
             for b in group:
                 self._buckets[b] = _Frames()
             charged_frames = [f for b in group for f in self._charged[b].all()]
             charged = (pl.concat(charged_frames).unique() if charged_frames
                        else pl.DataFrame(schema={"subject_id": pl.String, "cycle": pl.String}))
-            partitions.append(Partition(conv_rows=n_rows, _conv=_encode(conv) if budget else conv,
-                                        charged=charged))
+            keep = _encode if budget else (lambda frame: frame)
+            partitions.append(Partition(conv_rows=n_rows, _conv=keep(conv), _records=keep(records),
+                                        _charged=keep(charged)))
         steps = (pl.concat(self._steps, how="vertical_relaxed") if self._steps else self._empty_rows())
         if flag is not None:
             steps = steps.with_columns(pl.col("subject_id").is_in(flag).alias(DUPLICATE_FLAG))
@@ -194,7 +237,9 @@ class FactsBuilder:
             duplicate_people = pl.DataFrame(schema={"subject_id": pl.String, "_nk": pl.String, "dob": pl.Date,
                                                     "source_file": pl.String, "source_line": pl.Int64})
         self._steps = []
-        return ScreenFacts(partitions, steps, duplicate_people, columns, pl.concat(records))
+        counties = dict(sorted(counties.items(), key=lambda kv: (-kv[1], kv[0])))
+        bucket_partition = [i for i, group in enumerate(groups) for _ in group]
+        return ScreenFacts(partitions, steps, duplicate_people, columns, counties, bucket_partition)
 
     def _empty_rows(self) -> pl.DataFrame:
         if self._empty is not None:

@@ -15,6 +15,7 @@ from ..errors import Cancelled, InputError
 from ..ingest.normalise import CANNABIS_SECTIONS, name_key, normalise_county
 from . import code_lists
 from .code_lists import in_list, section_only
+from . import facts as facts_module
 from .facts import FactsBuilder, ScreenFacts
 from .profiles import DOUBT_GUARDS, PREDICATES, Condition, Profile, Rule, load_profile
 
@@ -177,37 +178,46 @@ def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profil
     parts = []
     for part in facts:
         _check_cancel(cancel)
-        parts.append(_screen_part(part.conv, facts.steps, part.charged, facts.duplicate_people, county_key, as_of,
-                                  profile, cancel))
+        result = _screen_part(part.conv, facts.steps, part.charged, facts.duplicate_people, county_key, as_of,
+                              profile, cancel)
+        # several partitions: each one's results wait compressed (a tenth of their size, and out
+        # of the way of the next partition's working memory) until all are screened
+        parts.append(result if len(facts.partitions) == 1 else facts_module.encode(result))
     if len(parts) == 1:
         return share_repeated_text(parts[0])
     # each part is in result order (evaluate sorts it); put the parts in that order one column
     # at a time, so the results are never held twice
-    frame = pl.concat(parts, how="vertical", rechunk=False)
+    frame = pl.concat([share_repeated_text(facts_module.decode(p)) for p in parts], how="vertical", rechunk=False)
     del parts
     order = frame.select(pl.arg_sort_by("subject_id", "court_case_number", "count_key", nulls_last=True)).to_series()
     columns = []
     for name in frame.columns:
-        columns.append(share_repeated_text(frame.get_column(name).gather(order)))
+        columns.append(frame.get_column(name).gather(order))
         frame = frame.drop(name)
     return pl.DataFrame(columns)
 
 
 def share_repeated_text(data):
-    """The same values, with text that repeats (reasons, citations, courthouses: a few hundred
-    distinct texts over a million results) stored once and referred to by every row, instead of
-    copied into each. Text columns with many distinct values are left as they are."""
+    """The same values, held in as little memory as they need.
+
+    polars keeps text in shared buffers: a column picked out of a larger table (the results
+    out of all of a partition's conviction counts) keeps that whole table's text alive. Each
+    text column is given buffers of its own: text that repeats (reasons, citations,
+    courthouses: a few hundred distinct texts over a million results) is stored once and
+    referred to by every row, and other text is copied out compactly."""
     if isinstance(data, pl.DataFrame):
         return data.with_columns([share_repeated_text(data.get_column(c)) for c, t in data.schema.items() if t == pl.String])
     s = data
-    if s.dtype != pl.String or s.len() < 10_000:
+    if s.dtype != pl.String:
         return s
+    if s.len() < 10_000:
+        return s + ""   # a copy: text concatenated anew owns its buffer
     sample = s.head(20_000)
     if sample.n_unique() > sample.len() // 20 or (sample.str.len_bytes().mean() or 0) <= 12:
-        return s   # many distinct values, or short ones stored in the row itself anyway
+        return s + ""   # many distinct values, or short ones kept in the row itself
     distinct = s.unique(maintain_order=True)
     if distinct.len() > s.len() // 20:
-        return s
+        return s + ""
     # rebuilt from Python so the texts own a small buffer (a slice of ``s`` would keep it all)
     distinct = pl.Series(s.name, distinct.to_list(), dtype=pl.String)
     index = (s.to_frame().join(distinct.to_frame().with_row_index("_i"), on=s.name, how="left",

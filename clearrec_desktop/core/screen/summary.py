@@ -43,7 +43,8 @@ def whole_records(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame) -> pl
     people = results.select("subject_id").unique()
     cols = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
     if isinstance(rows, ScreenFacts):
-        return rows.records.join(people, on="subject_id", how="semi").select(cols)
+        parts = [p.records.join(people, on="subject_id", how="semi").select(cols) for p in rows]
+        return pl.concat(parts) if len(parts) > 1 else parts[0]
     return (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
             .select("subject_id", "count_key", "level", "conviction_date", "conviction_date_quality",
                     "source_file", "source_line")
@@ -55,10 +56,12 @@ def whole_records(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame) -> pl
 
 def person_outcomes(record: pl.DataFrame, results: pl.DataFrame, as_of: date, *, dismiss_everything: bool = False) -> pl.DataFrame:
     """One row per screened person: relief, and what is left on the whole record afterwards."""
-    decided = results.select("subject_id", "count_key", "outcome", "relief")
+    decided = results.lazy().select("subject_id", "count_key", "outcome", "relief")
     if dismiss_everything:
         decided = decided.with_columns(pl.lit("dismiss").alias("outcome"), pl.lit("dismiss_and_seal").alias("relief"))
-    rec = record.join(decided, on=["subject_id", "count_key"], how="left")
+    # one query on the streaming engine: the whole records (every count of every screened
+    # person) pass through in batches rather than being joined whole
+    rec = record.lazy().join(decided, on=["subject_id", "count_key"], how="left")
     cutoff = years_before(as_of, 7)
     rec = rec.with_columns(
         (pl.col("outcome") == "dismiss").fill_null(False).alias("_gone"),
@@ -73,7 +76,7 @@ def person_outcomes(record: pl.DataFrame, results: pl.DataFrame, as_of: date, *,
         ~(remaining & (pl.col("_level_after").fill_null("F") == "F")).any().alias("no_felony_left"),
         ~remaining.any().alias("no_conviction_left"),
         ~(remaining & ((pl.col("conviction_date_quality") != "full") | (pl.col("conviction_date") >= cutoff))).any().alias("none_in_7_years"),
-    )
+    ).collect(engine="streaming")
 
 
 def _people_figures(po: pl.DataFrame) -> dict:
@@ -84,13 +87,23 @@ def _people_figures(po: pl.DataFrame) -> dict:
 
 def summarise(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame, *, county: str, as_of: date, profile, inputs: list[dict],
               version: str) -> dict:
-    record = whole_records(rows, results)
-    po = person_outcomes(record, results, as_of)
-    po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
+    if isinstance(rows, ScreenFacts) and len(rows.partitions) > 1:
+        # people are summarised partition by partition: their whole records are never all decoded
+        po_parts, po_all_parts = [], []
+        for part, res in zip(rows.partitions, rows.split(results.select("subject_id", "count_key", "outcome", "relief"))):
+            record = part.records.join(res.select("subject_id").unique(), on="subject_id", how="semi")
+            po_parts.append(person_outcomes(record, res, as_of))
+            po_all_parts.append(person_outcomes(record, res, as_of, dismiss_everything=True))
+        po, po_all = pl.concat(po_parts), pl.concat(po_all_parts)
+    else:
+        record = whole_records(rows, results)
+        po = person_outcomes(record, results, as_of)
+        po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
     # only the columns each figure reads: the results frame can be large, and a join copies it
     person = (results.lazy().select("subject_id", "source_file", "source_line", "race", "gender", "dob")
-              .sort("subject_id", "source_file", "source_line").group_by("subject_id")
-              .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first()).collect())
+              .sort("subject_id", "source_file", "source_line").group_by("subject_id", maintain_order=True)
+              .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first())
+              .collect(engine="streaming"))
     person = person.with_columns(
         _age_band(pl.when(pl.col("dob").is_not_null()).then(years_between(pl.col("dob"), pl.lit(as_of)))).alias("age_band"))
     pp = person.join(po, on="subject_id", how="left")

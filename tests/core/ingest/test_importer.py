@@ -360,3 +360,75 @@ def test_record_check_agrees_with_the_field_count_check(fields, noise):
     fast = frame.select(pl.col("line").str.contains(doj._RECORD)).item()
     n_fields, bad_quotes, bad_chars = frame.select(doj._structure_exprs()).row(0)
     assert fast == (n_fields == doj.N_COLUMNS and not bad_quotes and not bad_chars)
+
+
+# --- issue 14: the import as row groups, read back one person at a time ---------------------------
+
+def test_the_import_is_kept_as_row_groups_and_a_person_read_alone(tmp_path, monkeypatch):
+    from datetime import date
+
+    from clearrec_desktop.core import pipeline
+    from clearrec_desktop.core.ingest import rowstore
+    from clearrec_desktop.core.screen import facts as screen_facts
+    from clearrec_desktop.core.screen import profiles, screening
+    from clearrec_desktop.core.workspace.store import Workspace
+
+    people = [Person(str(7000 + i), f"GROUP,G{i}", "19700101").conviction("19900101", "11359 HS-POSSESS FOR SALE")
+              .conviction("19950101", "459 PC-BURGLARY", county="FRESNO") for i in range(40)]
+    path = write_extract(tmp_path / "groups.csv", *people)
+    whole, report = ingest_importer.import_files([path])
+    monkeypatch.setattr(doj, "BLOCK_BYTES", 8_000)           # many blocks: many row groups
+    monkeypatch.setattr(screen_facts, "PARTITION_ROWS", 30)   # and many screening partitions
+    store, rep, facts = pipeline.read_for_screening([path])
+    assert store.n_groups > 5 and store.height == whole.height == rep.rows
+    assert store.collect().equals(whole)
+    assert rep.counties == report.counties and rep.warnings == report.warnings
+    for subject in ("7000", "7017", "7039"):
+        assert store.person(subject).equals(whole.filter(pl.col("subject_id") == subject))
+    assert store.person("no such person").height == 0
+    # `clearrec screen` keeps no row at all, and screens the same
+    none, rep2, facts2 = pipeline.read_for_screening([path], keep_rows=False)
+    assert none is None and rep2.counties == rep.counties
+    as_of, profile = date(2026, 11, 1), profiles.load_profile()
+    expected = screening.screen(whole, county="SACRAMENTO", as_of=as_of, profile=profile)
+    assert len(facts.partitions) > 1
+    assert screening.screen(facts, county="SACRAMENTO", as_of=as_of, profile=profile).equals(expected)
+    assert screening.screen(facts2, county="SACRAMENTO", as_of=as_of, profile=profile).equals(expected)
+
+    # stored in the workspace as row groups, read back group by group (what the app does on open)
+    ws = Workspace.create(tmp_path / "w.clearrec", "row-groups-passphrase")
+    try:
+        import_id = ws.add_import(path.name, rep.files[0].sha256, rep.files[0].size, {"lines_read": 1},
+                                  store.groups(file=path.name))
+        chunks = ws.import_row_groups(import_id)
+        assert len(chunks) == store.n_groups
+        assert ws.load_import_rows(import_id).equals(whole)
+        again = rowstore.RowStore()
+        for data in chunks:
+            group = rowstore.decode(data)
+            again.add_encoded(data, group.height, path.name, group.get_column("subject_id"))
+        assert again.person("7017").equals(whole.filter(pl.col("subject_id") == "7017"))
+        rebuilt = pipeline.facts_of(again)
+        assert screening.screen(rebuilt, county="SACRAMENTO", as_of=as_of, profile=profile).equals(expected)
+    finally:
+        ws.close()
+
+
+def test_an_import_stored_as_one_table_still_loads(tmp_path):
+    """Workspaces written before row groups hold an import as one Arrow table: it reads as one group."""
+    from clearrec_desktop.core.workspace.store import Workspace
+
+    rows, rep = _import(SAMPLE)
+    ws = Workspace.create(tmp_path / "old.clearrec", "one-table-passphrase")
+    try:
+        with ws._write() as conn:
+            frame_id = ws._store_frame(rows)   # the format of an import before issue 14
+            import_id = conn.execute(
+                "INSERT INTO imports (source_name, size, sha256, imported_at, lines_read, rows_imported,"
+                " lines_rejected, report_json, rows_frame_id) VALUES ('s.csv', 1, ?, 'now', 11, ?, 0, '{}', ?)",
+                ("ab" * 32, rows.height, frame_id)).lastrowid
+        assert ws.load_import_rows(import_id).equals(rows)
+        groups = ws.import_row_groups(import_id)
+        assert len(groups) == 1 and pl.read_ipc(__import__("io").BytesIO(groups[0])).equals(rows)
+    finally:
+        ws.close()
