@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,16 +149,22 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
     state = _ReadState(name=name, columns=columns)
     frames: list[pl.DataFrame] = []
     size = max(path.stat().st_size, 1)
-    carry, carried, line_no = b"", 0, (2 if has_header else 1)
-    for chunk, n_chunk, n_lines, done, last in _iter_chunks(path, has_header, cancel):
-        state.lines_read += n_lines
-        state.decide_encoding(chunk)
-        chunk = state.decode(chunk)
-        block, n = (carry + chunk, carried + n_chunk) if carried else (chunk, n_chunk)
-        parsed, used = _read_block(block, n, line_no, last, state)
-        line_no += used
-        # the lines not used start a record that goes on in the next block: read them again with it
-        carry, carried = _tail(block, n - used), n - used
+
+    def parsed_blocks():
+        carry, carried, line_no = b"", 0, (2 if has_header else 1)
+        for chunk, n_chunk, n_lines, done, last in _iter_chunks(path, has_header, cancel):
+            state.lines_read += n_lines
+            state.decide_encoding(chunk)
+            chunk = state.decode(chunk)
+            block, n = (carry + chunk, carried + n_chunk) if carried else (chunk, n_chunk)
+            parsed, used = _read_block(block, n, line_no, last, state)
+            line_no += used
+            # the lines not used start a record that goes on in the next block: read them again with it
+            carry, carried = _tail(block, n - used), n - used
+            yield parsed, done
+
+    # the next block is read and parsed while this one is normalised and handed on
+    for parsed, done in _ahead(parsed_blocks()):
         for frame in parsed:
             out = transform(frame) if transform else frame
             if sink is not None:
@@ -193,6 +201,49 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
         notes.append("the file is not UTF-8; it was read as Windows-1252 (cp1252) text")
     return ReadResult(frame=frame, lines_read=state.lines_read, has_header=has_header, rejected=state.rejected,
                       blank_lines=state.blank, encoding=state.encoding, notes=notes)
+
+
+def _ahead(items, depth: int = 1):
+    """Iterate ``items`` on a helper thread, ``depth`` items ahead of the caller (polars lets go
+    of the GIL, so the two overlap on two cores). An error there is raised here, in order; if
+    the caller stops early, the thread stops at its next item."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        out.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put((done, None))
+        except BaseException as exc:  # handed to the caller with its traceback
+            out.put((done, exc))
+
+    thread = threading.Thread(target=run, name="clearrec-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = out.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():   # let it see the stop flag (it may be waiting to put an item)
+            try:
+                out.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(0.05)
 
 
 def _check_cancel(cancel) -> None:

@@ -20,7 +20,9 @@ comparison, reuse it without reading any file again.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -47,6 +49,17 @@ def decode(data: bytes) -> pl.DataFrame:
 
 
 _encode, _decode = encode, decode
+
+WORKERS = min(2, os.cpu_count() or 1)   # partitions worked on at once
+
+
+def map_partitions(fn: Callable, items: list) -> list:
+    """``[fn(x) for x in items]``, ``WORKERS`` at a time (polars lets go of the GIL while it
+    works); in order, and the first error is raised as it would be in a loop."""
+    if WORKERS < 2 or len(items) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(fn, items))
 
 
 class _Frames:
@@ -207,10 +220,11 @@ class FactsBuilder:
                 size = 0
             groups[-1].append(b)
             size += frames.rows
-        partitions, counties = [], {}
+        counties: dict[str, int] = {}
         # one partition stays decoded; several are kept compressed and decoded one at a time
         budget = self._compressed or len(groups) > 1
-        for group in groups:
+
+        def build(group: list[int]) -> tuple[Partition, dict]:
             frames = [f for b in group for f in self._buckets[b].all()]
             rows = (pl.concat(frames, how="vertical_relaxed") if frames
                     else self._empty_rows())
@@ -220,16 +234,21 @@ class FactsBuilder:
             n_rows = rows.height
             del rows, frames
             records = conv.select(RECORD_COLUMNS)
-            for county, n in conv.group_by("county").len().iter_rows():
-                counties[county or ""] = counties.get(county or "", 0) + n
+            by_county = {(c or ""): n for c, n in conv.group_by("county").len().iter_rows()}
             for b in group:
                 self._buckets[b] = _Frames()
             charged_frames = [f for b in group for f in self._charged[b].all()]
             charged = (pl.concat(charged_frames).unique() if charged_frames
                        else pl.DataFrame(schema={"subject_id": pl.String, "cycle": pl.String}))
             keep = _encode if budget else (lambda frame: frame)
-            partitions.append(Partition(conv_rows=n_rows, _conv=keep(conv), _records=keep(records),
-                                        _charged=keep(charged)))
+            return Partition(conv_rows=n_rows, _conv=keep(conv), _records=keep(records),
+                             _charged=keep(charged)), by_county
+
+        partitions = []
+        for partition, by_county in map_partitions(build, groups):
+            partitions.append(partition)
+            for county, n in by_county.items():
+                counties[county] = counties.get(county, 0) + n
         steps = (pl.concat(self._steps, how="vertical_relaxed") if self._steps else self._empty_rows())
         if flag is not None:
             steps = steps.with_columns(pl.col("subject_id").is_in(flag).alias(DUPLICATE_FLAG))

@@ -175,14 +175,19 @@ def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profil
         raise InputError("the evaluation date (--as-of) must be given explicitly")
     county_key = normalise_county(county)
     facts = rows if isinstance(rows, ScreenFacts) else facts_from_rows(rows)
-    parts = []
-    for part in facts:
+    several = len(facts.partitions) > 1
+
+    def one(part) -> pl.DataFrame | bytes:
         _check_cancel(cancel)
         result = _screen_part(part.conv, facts.steps, part.charged, facts.duplicate_people, county_key, as_of,
                               profile, cancel)
         # several partitions: each one's results wait compressed (a tenth of their size, and out
         # of the way of the next partition's working memory) until all are screened
-        parts.append(result if len(facts.partitions) == 1 else facts_module.encode(result))
+        return facts_module.encode(result) if several else result
+
+    # partitions are independent: two at a time keep both cores busy (much of the work on one
+    # partition runs on one core)
+    parts = facts_module.map_partitions(one, facts.partitions)
     if len(parts) == 1:
         return share_repeated_text(parts[0])
     # each part is in result order (evaluate sorts it); put the parts in that order one column
