@@ -118,6 +118,10 @@ def physical_memory() -> int:
 
 
 def measure(mode: str, path: Path, out: Path) -> dict:
+    import shutil
+
+    if out.exists():
+        shutil.rmtree(out)   # a workspace left by an earlier run would be refused
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(out)], capture_output=True, text=True,
