@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import random
 from datetime import date, timedelta
-from pathlib import Path
 
 import polars as pl
 
@@ -491,3 +490,51 @@ def _other_section(code_section: str | None, rng: random.Random) -> str:
         if code_section and num in code_section:
             return other
     return "HS 11359"
+
+
+# --- scoring a reconciliation against the truth (tests and benchmarks) ------------------------
+
+def _pr(truth: set, found: set) -> dict:
+    hit = len(truth & found)
+    return {"truth": len(truth), "found": len(found), "correct": hit,
+            "precision": hit / len(found) if found else 1.0, "recall": hit / len(truth) if truth else 1.0}
+
+
+def score_against_truth(reconciliation, truth_path) -> dict:
+    """Precision and recall of the person and conviction links (accepted links, and all links
+    shown to the clerk including proposed ones) and each list's count against the truth file.
+
+    Counts of one case that are identical in every field the records hold (two counts of 11359
+    on the same day) cannot be told apart by anyone: pairing them either way counts as right.
+    """
+    from .reconcile.linkage import person_key
+
+    truth = pl.read_csv(local_path(truth_path), infer_schema=False)
+    lk = reconciliation.linkage
+    tp = truth.filter(pl.col("record") == "person", pl.col("kind") == "linked")
+    true_people = {(person_key(c), d) for c, d in tp.select("county_party_id", "doj_subject_id").iter_rows()}
+    people = {k: {(c, d) for c, d in lk.people.filter(pl.col("status").is_in(v)).select("c_person", "d_person").iter_rows()}
+              for k, v in (("accepted", ["auto", "confirmed"]), ("all", ["auto", "confirmed", "proposed"]))}
+
+    sig_cols = ["court_case_number", "code_section", "level", "conviction_date", "convicted"]
+    dsig = lk.doj_records.select("d_rec", pl.concat_str([pl.col("d_person")] + [pl.col(c).cast(pl.String).fill_null("")
+                                                                                for c in sig_cols], separator="|").alias("sig"))
+    sig_of = dict(dsig.iter_rows())
+    line_rec = dict(lk.county_records.select("source_line", "c_rec").iter_rows())
+    tc = truth.filter(pl.col("record") == "conviction", pl.col("kind").is_in(["both", "both_disagreeing"]))
+    true_conv = {(line_rec.get(int(line)), sig_of.get(d, d)) for line, d in tc.select("county_line", "doj_record").iter_rows()}
+    conv = {k: {(c, sig_of.get(d, d)) for c, d in lk.convictions.filter(pl.col("status").is_in(v)).select("c_rec", "d_rec").iter_rows()}
+            for k, v in (("accepted", ["auto", "confirmed"]), ("all", ["auto", "confirmed", "proposed"]))}
+    # only links between records the truth speaks of (the export's other people have no truth)
+    known_c = {c for c, _ in true_conv}
+    known_d = {d for _, d in true_conv}
+    conv = {k: {p for p in v if p[0] in known_c or p[1] in known_d} for k, v in conv.items()}
+
+    cannabis = truth.filter(pl.col("record") == "conviction", pl.col("cannabis") == "true")
+    lists_truth = {k: int(cannabis.filter(pl.col("kind") == k).height)
+                   for k in ("both", "both_disagreeing", "doj_only", "county_only")}
+    return {
+        "people": {k: _pr(true_people, v) for k, v in people.items()},
+        "convictions": {k: _pr(true_conv, v) for k, v in conv.items()},
+        "lists": {"truth": lists_truth, "found": dict(reconciliation.counts["lists"])},
+    }

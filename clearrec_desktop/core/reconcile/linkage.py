@@ -230,6 +230,8 @@ def _conviction_features(pairs: pl.DataFrame) -> pl.DataFrame:
                  .when(days.is_null()).then(_DATE_UNKNOWN).otherwise(0.0))
     score = (case_part + pl.when(section).then(_SECTION).otherwise(0.0) + pl.when(sub).then(_SUBSECTION).otherwise(0.0)
              + date_part + pl.when(level).then(_LEVEL).otherwise(0.0) + pl.when(disposition).then(_DISPOSITION).otherwise(0.0))
+    # Without the same case number, only the same section on (about) the same day is a candidate.
+    score = pl.when(case_full | case_short | (section & (days.is_null() | (days <= DATE_TOLERANCE_DAYS)))).then(score).otherwise(0.0)
     fields = pl.concat_str([
         pl.when(case_full | case_short).then(pl.lit("case number")),
         pl.when(section).then(pl.lit("section")),
