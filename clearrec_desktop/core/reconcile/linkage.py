@@ -135,8 +135,9 @@ def _identities(rows: pl.DataFrame, people: pl.DataFrame, person_col: str) -> pl
     return ids.with_columns(name_key(pl.col("name")).alias("nkey"))
 
 
-def _candidate_people(ci: pl.DataFrame, di: pl.DataFrame, crec: pl.DataFrame, drec: pl.DataFrame,
-                      forced: pl.DataFrame) -> pl.DataFrame:
+def _identity_pairs(ci: pl.DataFrame, di: pl.DataFrame) -> pl.DataFrame:
+    """Blocking on who people are: the same CII; the same birth date (or with day and month
+    swapped) and a name word starting alike; the same name words and birth year."""
     pairs = [ci.filter(pl.col("cii").is_not_null()).select("c_person", "cii")
              .join(di.filter(pl.col("cii").is_not_null()).select("d_person", "cii"), on="cii").select("c_person", "d_person")]
     cp = ci.filter(pl.col("dob").is_not_null()).with_columns(name_prefixes(pl.col("nkey")).alias("p")).explode("p")
@@ -150,13 +151,15 @@ def _candidate_people(ci: pl.DataFrame, di: pl.DataFrame, crec: pl.DataFrame, dr
     pairs.append(ci.filter(pl.col("nkey") != "").select("c_person", "nkey", year)
                  .join(di.filter(pl.col("nkey") != "").select("d_person", "nkey", year), on=["nkey", "y"])
                  .select("c_person", "d_person"))
-    # the same case, charge and day: people whose name and birth date both differ
+    return pl.concat(pairs).unique()
+
+
+def _rescue_pairs(crec: pl.DataFrame, drec: pl.DataFrame) -> pl.DataFrame:
+    """The same court case, charge and day: people whose name and birth date both differ."""
     same = ["case_full", "section_num", "conviction_date"]
-    pairs.append(crec.drop_nulls(same).select("c_person", *same).unique()
-                 .join(drec.drop_nulls(same).select("d_person", *same).unique(), on=same)
-                 .select("c_person", "d_person"))
-    pairs.append(forced.select("c_person", "d_person"))
-    return pl.concat(pairs).unique().sort("c_person", "d_person")
+    return (crec.drop_nulls(same).select("c_person", *same).unique()
+            .join(drec.drop_nulls(same).select("d_person", *same).unique(), on=same)
+            .select("c_person", "d_person").unique())
 
 
 def _score_people(pairs: pl.DataFrame, ci: pl.DataFrame, di: pl.DataFrame, shared: pl.DataFrame) -> pl.DataFrame:
@@ -214,7 +217,7 @@ def _mutual_best(pairs: pl.DataFrame, a: str, b: str) -> pl.DataFrame:
     return pl.concat(chosen) if chosen else pairs.clear()
 
 
-def _conviction_features(pairs: pl.DataFrame) -> pl.DataFrame:
+def _conviction_features(pairs: pl.DataFrame, *, with_fields: bool) -> pl.DataFrame:
     both_case = pl.col("c_case_full").is_not_null() & pl.col("d_case_full").is_not_null()
     case_full = (pl.col("c_case_full") == pl.col("d_case_full")).fill_null(False)
     case_short = (pl.col("c_case_short") == pl.col("d_case_short")).fill_null(False)
@@ -240,10 +243,12 @@ def _conviction_features(pairs: pl.DataFrame) -> pl.DataFrame:
         pl.when(level).then(pl.lit("level")),
         pl.when(disposition).then(pl.lit("disposition")),
     ], separator=";", ignore_nulls=True)
+    if with_fields:
+        return pairs.with_columns(score.round(4).alias("score"), fields.alias("fields"))
     # Counts of one case are usually listed in the same order on both sides: between otherwise
     # equal candidates, the one in the same place in its case wins.
-    gap = (pl.col("c_rank") - pl.col("d_rank")).abs()
-    return pairs.with_columns(score.round(4).alias("score"), fields.alias("fields"),
+    gap = (pl.col("c_rank").cast(pl.Int64) - pl.col("d_rank").cast(pl.Int64)).abs()
+    return pairs.with_columns(score.round(4).alias("score"),
                               pl.when(case_full | case_short).then(gap).otherwise(None).alias("_gap"))
 
 
@@ -285,11 +290,20 @@ def disagreements(links: pl.DataFrame) -> pl.DataFrame:
 
 _PAIR_COLS = ["court_case_number", "case_full", "case_short", "code_section", "section_num", "section_sub", "qualifier",
               "level", "conviction_date", "convicted"]
+_FEATURE_COLS = ["case_full", "case_short", "section_num", "section_sub", "level", "conviction_date", "convicted"]
 
 
-def _prefixed(rec: pl.DataFrame, p: str, key: str, person: str, order: str) -> pl.DataFrame:
+def _features(rec: pl.DataFrame, p: str, person: str, order: str) -> pl.DataFrame:
+    """What comparing two records needs, narrow: an integer row id instead of the key, and
+    case numbers as 64-bit hashes (only ever compared within one run)."""
     rank = pl.col(order).rank("ordinal").over(person, pl.col("case_full").fill_null("")).alias(f"{p}_rank")
-    return rec.select(key, person, rank, *[pl.col(c).alias(f"{p}_{c}") for c in _PAIR_COLS])
+    hashed = [pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash()).alias(f"{p}_{c}") for c in ("case_full", "case_short")]
+    return rec.select(pl.col("_idx").alias(f"{p}_idx"), person, rank, *hashed,
+                      *[pl.col(c).alias(f"{p}_{c}") for c in _FEATURE_COLS if c not in ("case_full", "case_short")])
+
+
+def _prefixed(rec: pl.DataFrame, p: str) -> pl.DataFrame:
+    return rec.select(pl.col("_idx").alias(f"{p}_idx"), *[pl.col(c).alias(f"{p}_{c}") for c in _PAIR_COLS])
 
 
 def _pairs(keys: list[tuple[str, str]], a: str, b: str) -> pl.DataFrame:
@@ -299,17 +313,35 @@ def _pairs(keys: list[tuple[str, str]], a: str, b: str) -> pl.DataFrame:
 def link(doj_rows: pl.DataFrame, county_rows: pl.DataFrame, county: str, *,
          decisions: list[LinkDecision] | tuple = (), cancel=None) -> Linkage:
     """Link the county's court counts of ``county`` across the two imports."""
-    drec = court_counts(doj_rows, county, side="doj")
-    crec = court_counts(county_rows, county, side="county")
+    drec = court_counts(doj_rows, county, side="doj").with_row_index("_idx")
+    di = _identities(doj_rows, drec.select("subject_id").unique().with_columns(pl.col("subject_id").alias("d_person")),
+                     "d_person")
     _check(cancel)
-    dpeople = drec.select("subject_id").unique()
-    cpeople = crec.select("subject_id", "c_person").unique()
-    di = _identities(doj_rows, dpeople.with_columns(pl.col("subject_id").alias("d_person")), "d_person")
-    ci = _identities(county_rows, cpeople, "c_person")
+    # The county's file may hold its whole caseload. Only people who may be on DOJ's list
+    # (a candidate by who they are) or who have a cannabis conviction take part further.
+    in_county = county_rows.lazy().filter(pl.col("county") == county)
+    subjects = in_county.select("subject_id").unique().collect()
+    ci_raw = _identities(county_rows, subjects.with_columns(pl.col("subject_id").alias("c_person")), "c_person")
+    by_identity = _identity_pairs(ci_raw, di)
+    _check(cancel)
 
     decisions = [d for d in decisions if d.kind in KINDS and d.decision in DECISIONS]
-    known_c = set(cpeople["c_person"].to_list()) | set(crec["c_rec"].to_list())
-    known_d = set(dpeople["subject_id"].to_list()) | set(drec["d_rec"].to_list())
+    wanted = [by_identity.select(pl.col("c_person").alias("subject_id")),
+              in_county.filter(pl.col("convicted") & pl.col("section_num").is_in(CANNABIS_SECTIONS))
+              .select("subject_id").collect()]
+    if decisions:  # people the clerk has decided on take part whatever their records say
+        keys = {d.county_key if d.kind == "person" else d.county_key.removeprefix("county:").split("/")[0] for d in decisions}
+        wanted.append(_person_keys(subjects["subject_id"]).filter(pl.col("c_person").is_in(list(keys))).select("subject_id"))
+    relevant = pl.concat(wanted).unique()
+    crec = court_counts(county_rows.join(relevant, on="subject_id", how="semi"), county, side="county").with_row_index("_idx")
+    cmap = crec.select("subject_id", "c_person").unique()
+    ci = ci_raw.rename({"c_person": "subject_id"}).join(cmap, on="subject_id").drop("subject_id")
+    by_identity = by_identity.rename({"c_person": "subject_id"}).join(cmap, on="subject_id").select("c_person", "d_person")
+    del ci_raw
+    _check(cancel)
+
+    known_c = set(cmap["c_person"].to_list()) | set(crec["c_rec"].to_list())
+    known_d = set(drec["d_person"].unique().to_list()) | set(drec["d_rec"].to_list())
     unused = [d for d in decisions if d.county_key not in known_c or d.doj_key not in known_d]
     live = [d for d in decisions if d not in unused]
     person_dec = {(d.county_key, d.doj_key): d.decision for d in live if d.kind == "person"}
@@ -321,8 +353,7 @@ def link(doj_rows: pl.DataFrame, county_rows: pl.DataFrame, county: str, *,
                                implied]).unique()
 
     # --- people -----------------------------------------------------------------------------
-    pairs = _candidate_people(ci, di, crec, drec, forced_people)
-    _check(cancel)
+    pairs = pl.concat([by_identity, _rescue_pairs(crec, drec), forced_people]).unique().sort("c_person", "d_person")
     cases_c = pl.concat([crec.select("c_person", pl.col("case_full").alias("k")), crec.select("c_person", pl.col("case_short").alias("k"))])
     cases_d = pl.concat([drec.select("d_person", pl.col("case_full").alias("k")), drec.select("d_person", pl.col("case_short").alias("k"))])
     shared = (cases_c.drop_nulls().unique().join(cases_d.drop_nulls().unique(), on="k")
@@ -346,22 +377,33 @@ def link(doj_rows: pl.DataFrame, county_rows: pl.DataFrame, county: str, *,
     ).select("c_person", "d_person", "score", "status", "fields").sort("c_person", "d_person")
 
     # --- convictions ------------------------------------------------------------------------
-    cand = (people.select("c_person", "d_person", pl.col("status").alias("person_status"))
-            .join(_prefixed(crec, "c", "c_rec", "c_person", "source_line"), on="c_person")
-            .join(_prefixed(drec, "d", "d_rec", "d_person", "count_key"), on="d_person"))
-    cand = _conviction_features(cand)
-    split_conv = _pairs([k for k, v in conv_dec.items() if v == "split"], "c_rec", "d_rec")
-    cand = cand.join(split_conv, on=["c_rec", "d_rec"], how="anti")
-    forced = cand.join(confirmed_conv, on=["c_rec", "d_rec"], how="semi").unique(["c_rec", "d_rec"])
-    rest = cand.filter((pl.col("score") >= CONVICTION_PROPOSE)
-                       & ~pl.col("c_rec").is_in(forced["c_rec"].implode()) & ~pl.col("d_rec").is_in(forced["d_rec"].implode()))
+    cand = (people.select("c_person", "d_person", (pl.col("status") != "proposed").alias("person_ok"))
+            .join(_features(crec, "c", "c_person", "source_line"), on="c_person")
+            .join(_features(drec, "d", "d_person", "count_key"), on="d_person")
+            .drop("c_person", "d_person"))
+    cand = _conviction_features(cand, with_fields=False)
     _check(cancel)
+    idx = lambda frame: (frame.join(crec.select("c_rec", pl.col("_idx").alias("c_idx")), on="c_rec")  # noqa: E731
+                         .join(drec.select("d_rec", pl.col("_idx").alias("d_idx")), on="d_rec").select("c_idx", "d_idx"))
+    cand = cand.join(idx(_pairs([k for k, v in conv_dec.items() if v == "split"], "c_rec", "d_rec")),
+                     on=["c_idx", "d_idx"], how="anti")
+    forced = cand.join(idx(confirmed_conv), on=["c_idx", "d_idx"], how="semi").unique(["c_idx", "d_idx"])
+    rest = cand.filter((pl.col("score") >= CONVICTION_PROPOSE)
+                       & ~pl.col("c_idx").is_in(forced["c_idx"].implode()) & ~pl.col("d_idx").is_in(forced["d_idx"].implode()))
+    del cand
     chosen = pl.concat([forced.with_columns(pl.lit("confirmed").alias("status")),
-                        _mutual_best(rest, "c_rec", "d_rec").with_columns(
-                            pl.when((pl.col("score") >= CONVICTION_AUTO) & pl.col("person_status").is_in(["auto", "confirmed"]))
+                        _mutual_best(rest, "c_idx", "d_idx").with_columns(
+                            pl.when((pl.col("score") >= CONVICTION_AUTO) & pl.col("person_ok"))
                             .then(pl.lit("auto")).otherwise(pl.lit("proposed")).alias("status"))])
-    chosen = disagreements(chosen)
+    del rest
+    _check(cancel)
+    chosen = (chosen.select("c_idx", "d_idx", "score", "status")
+              .join(_prefixed(crec, "c"), on="c_idx").join(_prefixed(drec, "d"), on="d_idx")
+              .join(crec.select(pl.col("_idx").alias("c_idx"), "c_rec", "c_person"), on="c_idx")
+              .join(drec.select(pl.col("_idx").alias("d_idx"), "d_rec", "d_person"), on="d_idx"))
+    chosen = disagreements(_conviction_features(chosen.rename({"score": "_score"}), with_fields=True)
+                           .drop("score").rename({"_score": "score"}))
     convictions = chosen.select("c_rec", "d_rec", "c_person", "d_person", "score", "status", "fields",
                                 "disagree_on", "disagreements").sort("d_rec", "c_rec")
-    return Linkage(people=people, convictions=convictions, county_records=crec, doj_records=drec,
-                   decisions_applied=len(live), decisions_unused=unused)
+    return Linkage(people=people, convictions=convictions, county_records=crec.drop("_idx"),
+                   doj_records=drec.drop("_idx"), decisions_applied=len(live), decisions_unused=unused)
