@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/exports.py              # 1,000,000 results
     .venv/bin/python benchmarks/exports.py --rows 100000
+    .venv/bin/python benchmarks/exports.py --libraries --rows 100000   # the same sheet by openpyxl / XlsxWriter
+
+``--libraries`` writes the results as one sheet three ways (this program's writer, openpyxl's
+public write-only mode, XlsxWriter in memory), the comparison behind core/outputs/xlsx_package.py.
 
 Each export runs in its own child process so its peak memory (ru_maxrss) is its own; the
 figure includes building the synthetic frames, printed separately. Files go to a temporary
@@ -133,6 +137,40 @@ def child(kind: str, rows: int, folder: Path) -> None:
     if kind == "xlsx":
         out = workbook.write_workbook(results, summary, folder / "bench.xlsx")
         what = f"Excel workbook, {rows:,} results"
+    elif kind == "openpyxl":
+        from openpyxl import Workbook
+
+        out = folder / "bench-openpyxl.xlsx"
+        wb = Workbook(write_only=True)  # public API; it spools the sheet to a temporary file
+        ws = wb.create_sheet("results")
+        ws.append(results.columns)
+        for row in results.iter_rows():
+            ws.append(list(row))
+        wb.save(out)
+        what = f"openpyxl write-only, one sheet of {rows:,} results"
+    elif kind == "xlsxwriter":
+        import io
+
+        import xlsxwriter
+
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False})
+        ws = wb.add_worksheet("results")
+        date_format = wb.add_format({"num_format": "mm/dd/yyyy"})
+        ws.write_row(0, 0, results.columns)
+        for r, row in enumerate(results.iter_rows(), 1):
+            for c, v in enumerate(row):
+                if isinstance(v, str):
+                    ws.write_string(r, c, v)
+                elif isinstance(v, date):
+                    ws.write_datetime(r, c, v, date_format)
+                elif v is not None:
+                    ws.write_number(r, c, v)
+        wb.close()
+        out = folder / "bench-xlsxwriter.xlsx"
+        out.write_bytes(buf.getvalue())
+        what = f"XlsxWriter in memory, one sheet of {rows:,} results"
     else:
         out = doj_layout.write_doj_results(raw, results, folder / "bench-doj.csv")
         what = f"DOJ layout, {raw.height:,} rows ({rows:,} results)"
@@ -145,14 +183,16 @@ def child(kind: str, rows: int, folder: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="results to export (default 1,000,000)")
-    ap.add_argument("--only", choices=["xlsx", "doj"], help=argparse.SUPPRESS)
+    ap.add_argument("--libraries", action="store_true",
+                    help="compare the workbook writer with openpyxl write-only and XlsxWriter (try --rows 100000)")
+    ap.add_argument("--only", choices=["xlsx", "doj", "openpyxl", "xlsxwriter"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.only:
         child(args.only, args.rows, args.folder)
         return
     with tempfile.TemporaryDirectory(prefix="clearrec-bench-") as tmp:
-        for kind in ("xlsx", "doj"):
+        for kind in (("xlsx", "openpyxl", "xlsxwriter") if args.libraries else ("xlsx", "doj")):
             subprocess.run([sys.executable, __file__, "--only", kind, "--rows", str(args.rows), "--folder", tmp],
                            check=True)
 

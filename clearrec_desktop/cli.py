@@ -81,7 +81,14 @@ def cmd_explain(a) -> int:
         return 0
     if not a.profile:
         raise InputError("name a profile (see `clearrec profiles`) or use --vocabulary")
-    print(profiles.load_profile(a.profile, options=_options(a.profile_option)).explain())
+    profile = profiles.load_profile(a.profile, options=_options(a.profile_option))
+    print(profile.explain())
+    if a.lists:
+        for name, lst in profile.lists().items():
+            print(f"\n{name} ({len(lst)} entries, {lst.path}):")
+            for e in lst.entries:
+                extra = f"; {e.condition()}" if e.condition() else ""
+                print(f"  {e.code_section:<18} {e.description} [{e.citation or 'no citation'}{extra}]")
     return 0
 
 
@@ -199,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("profile", nargs="?")
     s.add_argument("--profile-option", action="append", metavar="NAME=true")
     s.add_argument("--vocabulary", action="store_true", help="list the conditions a profile can use")
+    s.add_argument("--lists", action="store_true",
+                   help="also print every entry of the profile's code-section lists (super strikes, PC 290, related charges)")
     s.set_defaults(func=cmd_explain)
 
     s = sub.add_parser("demo-data", help="write a synthetic DOJ extract")

@@ -12,7 +12,6 @@ DOJ layout keeps its two SSN columns (the layout must stay 95 columns) with blan
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 from typing import Callable
 
@@ -64,16 +63,6 @@ SUPPRESSED = "<11"
 Progress = Callable[[float, str], None]
 
 _SSN_RE = re.compile(r"(^|_)SSN($|_)", re.IGNORECASE)
-# Characters XML 1.0 cannot hold (openpyxl refuses them; Excel calls the file corrupt).
-_ILLEGAL_XML = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
-_ILLEGAL_XML_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_EXCEL_CELL_CHARS = 32_767
-_EXCEL_EPOCH = date(1899, 12, 30)
-# Excel's serial numbers are wrong before 1 March 1900 (the 1900 leap-year bug): such dates,
-# which only junk data produces, are written as ISO text instead.
-_FIRST_SAFE_DATE = date(1900, 3, 1)
-_DATE_FORMAT = "mm/dd/yyyy"
-_DATETIME_FORMAT = "mm/dd/yyyy hh:mm"
 _CHUNK_ROWS = 20_000
 
 
