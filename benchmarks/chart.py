@@ -36,7 +36,7 @@ def _ticks(hi: float) -> list[float]:
 
 def panel(p: QPainter, box: QRectF, table: list[dict], key: str, title: str, unit: str, targets=(),
           log_y: bool = False) -> None:
-    rows = sorted({r["rows"] for r in table})
+    rows = sorted({float(f"{r['rows']:.1g}") for r in table})   # 999,801 rows (traps) ticks as 1M
     lo, hi = math.log10(min(rows)), math.log10(max(rows))
     if hi == lo:
         lo, hi = lo - 0.5, hi + 0.5

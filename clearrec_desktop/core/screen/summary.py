@@ -100,31 +100,37 @@ def summarise(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame, *, county
         po = person_outcomes(record, results, as_of)
         po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
     # only the columns each figure reads: the results frame can be large, and a join copies it
+    first = lambda c: pl.col(c).sort_by("source_file", "source_line").first()  # noqa: E731  (in record order)
     person = (results.lazy().select("subject_id", "source_file", "source_line", "race", "gender", "dob")
-              .sort("subject_id", "source_file", "source_line").group_by("subject_id", maintain_order=True)
-              .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first())
+              .group_by("subject_id").agg(first("race"), first("gender"), first("dob"))
               .collect(engine="streaming"))
     person = person.with_columns(
         _age_band(pl.when(pl.col("dob").is_not_null()).then(years_between(pl.col("dob"), pl.lit(as_of)))).alias("age_band"))
     pp = person.join(po, on="subject_id", how="left")
 
     breakdowns = {}
-    res_p = results.select("subject_id", "race", "gender", "conviction_date", "outcome").join(
-        person.select("subject_id", "age_band"), on="subject_id", how="left").with_columns(
+    # convictions counted per group without copying the results: race and gender are the
+    # conviction's own, the age band its person's (so counted per person first, then joined)
+    res_p = results.lazy().select(
+        "subject_id", "race", "gender",
         pl.when(pl.col("conviction_date").is_null()).then(pl.lit("unknown"))
         .otherwise((pl.col("conviction_date").dt.year() // 10 * 10).cast(pl.String) + "s").alias("decade"),
         pl.col("outcome").is_in(["dismiss", "reduce"]).alias("_relief"))
+    counted = {"convictions": pl.len(), "convictions_relieved": pl.col("_relief").sum()}
+    per_dim = {dim: res_p.group_by(pl.col(dim).fill_null("UNKNOWN")).agg(**counted) for dim in ("race", "gender")}
+    per_dim["age_band"] = (res_p.group_by("subject_id").agg(**counted)
+                           .join(person.lazy().select("subject_id", "age_band"), on="subject_id", how="left")
+                           .group_by(pl.col("age_band").fill_null("UNKNOWN"))
+                           .agg(pl.col("convictions").sum(), pl.col("convictions_relieved").sum()))
     for dim in ("race", "gender", "age_band"):
         g = (pp.group_by(pl.col(dim).fill_null("UNKNOWN")).agg(
                 pl.len().alias("people"), pl.col("with_relief").sum(), pl.col("no_felony_left").sum(),
                 pl.col("no_conviction_left").sum())
-             .join(res_p.group_by(pl.col(dim).fill_null("UNKNOWN")).agg(pl.len().alias("convictions"),
-                                                                          pl.col("_relief").sum().alias("convictions_relieved")),
-                   on=dim, how="left")
+             .join(per_dim[dim].collect(), on=dim, how="left")
              .sort("people", dim, descending=[True, False]))
         breakdowns[dim] = {r[dim]: {k: int(r[k] or 0) for k in g.columns if k != dim} for r in g.iter_rows(named=True)}
     dec = res_p.group_by("decade").agg(pl.len().alias("convictions"), pl.col("_relief").sum().alias("convictions_relieved"),
-                                       pl.col("subject_id").n_unique().alias("people")).sort("decade")
+                                       pl.col("subject_id").n_unique().alias("people")).sort("decade").collect()
     breakdowns["decade"] = {r["decade"]: {k: int(r[k]) for k in ("people", "convictions", "convictions_relieved")}
                             for r in dec.iter_rows(named=True)}
     publishable = {"note": f"counts under {SUPPRESS_BELOW} suppressed as \"<{SUPPRESS_BELOW}\""}
