@@ -97,7 +97,8 @@ def make_results(fillers: int = 120) -> pl.DataFrame:
 OFFICE = outputs_filing.Office(district_attorney="Jane Q. Prosecutor", state_bar_number="123456",
                   office="Office of the District Attorney", address="901 G Street\nSacramento, CA 95814",
                   phone="(916) 555-0100", email="relief@da.example.gov",
-                  court="Superior Court of the State of California", county="SACRAMENTO", deputy="John R. Deputy")
+                  court="Superior Court of the State of California", county="SACRAMENTO", deputy="John R. Deputy",
+                  deputy_state_bar_number="234567")
 SOURCES = ["File extract.dat, SHA-256 " + "ab" * 32 + ", 1,234 lines read."]
 
 # --------------------------------------------------------------------------- PDF reading
