@@ -139,6 +139,8 @@ def court_update_xlsx(frame: pl.DataFrame) -> bytes:
     for i, row in enumerate(frame.iter_rows(), start=1):
         for j, (name, value) in enumerate(zip(columns, row)):
             if value is None or value == "":
+                if name in DATE_COLUMNS:  # e.g. the order date, left for the clerk: typed as a date
+                    ws.write_blank(i, j, None, date_fmt)
                 continue
             if name in DATE_COLUMNS and (d := _as_date(value)) is not None:
                 ws.write_datetime(i, j, d, date_fmt)

@@ -760,82 +760,103 @@ def _plain(markup: str) -> str:
         .replace("&nbsp;", " ")
 
 
-def build_case_order_docx(case: pl.DataFrame, ctx: Context) -> bytes:
-    """The same proposed order as an editable Word document (python-docx), double-spaced 12-pt
-    Times New Roman with numbered lines restarting on each page, as courts that ask for an
-    editable order expect."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Inches, Pt
+class OrderDocx:
+    """Proposed orders as editable Word documents (python-docx): double-spaced 12-pt Times New
+    Roman with numbered lines restarting on each page, as courts that ask for an editable order
+    expect. One Document is set up per filing (office block, styles) and reused for each case:
+    only the case's paragraphs are replaced, which keeps 1,000 orders within the time budget."""
 
-    office = ctx.office
-    first = case.row(0, named=True)
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Inches(8.5), Inches(11)
-    section.left_margin, section.right_margin = Inches(1.5), Inches(0.75)
-    section.top_margin, section.bottom_margin = Inches(1), Inches(1)
-    numbering = OxmlElement("w:lnNumType")  # CRC 2.108: numbered lines, restarting on every page
-    numbering.set(qn("w:countBy"), "1")
-    numbering.set(qn("w:restart"), "newPage")
-    doc.element.body.sectPr.append(numbering)
-    normal = doc.styles["Normal"]
-    normal.font.name = "Times New Roman"
-    normal.font.size = Pt(12)
-    normal.paragraph_format.space_after = Pt(0)
-    normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.DOUBLE
-    props = doc.core_properties
-    props.title = f"{PER_CASE_ORDER_TITLE} - {first['court_case_number']}"
-    props.author = office.office
-    props.keywords = ctx.keywords()
-    props.comments = "Built by ClearRec Desktop"
+    def __init__(self, ctx: Context):
+        from docx import Document
+        from docx.enum.text import WD_LINE_SPACING
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.shared import Inches, Pt
 
-    def single(text: str, *, bold: bool = False, center: bool = False):
-        para = doc.add_paragraph()
+        self.ctx = ctx
+        office = ctx.office
+        doc = self.doc = Document()
+        section = doc.sections[0]
+        section.page_width, section.page_height = Inches(8.5), Inches(11)
+        section.left_margin, section.right_margin = Inches(1.5), Inches(0.75)
+        section.top_margin, section.bottom_margin = Inches(1), Inches(1)
+        numbering = OxmlElement("w:lnNumType")  # CRC 2.108: numbered lines, restarting on every page
+        numbering.set(qn("w:countBy"), "1")
+        numbering.set(qn("w:restart"), "newPage")
+        doc.element.body.sectPr.append(numbering)
+        normal = doc.styles["Normal"]
+        normal.font.name = "Times New Roman"
+        normal.font.size = Pt(12)
+        normal.paragraph_format.space_after = Pt(0)
+        normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.DOUBLE
+        props = doc.core_properties
+        props.author = office.office
+        props.keywords = ctx.keywords()
+        props.comments = "Built by ClearRec Desktop"
+        attorney = [f"{office.district_attorney.upper()} (SBN {office.state_bar_number})", "District Attorney"]
+        if office.deputy:
+            attorney += [f"{office.deputy.upper()} (SBN {office.deputy_state_bar_number})", "Deputy District Attorney"]
+        attorney += [office.office, *office.address_lines, f"Tel. {office.phone}", office.email,
+                     f"Attorney for {office.attorney_for}"]
+        self._single("\n".join(attorney))
+        self._single("\n" + office.court_title.replace(", COUNTY OF", ",\nCOUNTY OF") + "\n", bold=True, center=True)
+        self._fixed = len(doc.element.body) - 1  # everything before the section properties stays
+
+    def _single(self, text: str, *, bold: bool = False, center: bool = False, indent=None):
+        from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+
+        para = self.doc.add_paragraph()
         para.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
         if center:
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        for i, line in enumerate(text.split("\n")):
+        if indent is not None:
+            para.paragraph_format.left_indent = indent
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
             run = para.add_run(line)
             run.bold = bold
-            if i < len(text.split("\n")) - 1:
+            if i < len(lines) - 1:
                 run.add_break()
         return para
 
-    attorney = [f"{office.district_attorney.upper()} (SBN {office.state_bar_number})",
-                f"District Attorney, County of {_county_name(office.county)}"]
-    if office.deputy:
-        attorney += [f"{office.deputy.upper()} (SBN {office.deputy_state_bar_number})", "Deputy District Attorney"]
-    attorney += [office.office, *office.address_lines, f"Tel. {office.phone}", office.email,
-                 f"Attorney for {office.attorney_for}"]
-    single("\n".join(attorney))
-    single("\n" + office.court_title.replace(", COUNTY OF", ",\nCOUNTY OF") + "\n", bold=True, center=True)
-    primary = first["primary_name"] or first["name"]
-    names_here = sorted({n for n in case["name"].to_list() if n and n != primary})
-    table = doc.add_table(rows=1, cols=2)
-    left, right = table.rows[0].cells
-    left.text = ("THE PEOPLE OF THE STATE OF CALIFORNIA,\n\tPlaintiff,\nv.\n"
-                 f"{primary}{' (AKA ' + '; '.join(names_here) + ')' if names_here else ''},\n\tDefendant.")
-    right.text = (f"Case No.: {first['court_case_number']}\n\n{PER_CASE_ORDER_TITLE}\n\n"
-                  f"Courthouse: {first['courthouse'] or '(not recorded)'}")
-    for cell in (left, right):
-        for para in cell.paragraphs:
-            para.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-    doc.add_paragraph()
-    doc.add_paragraph("The Court has read the People's request in this case. Good cause appearing, IT IS ORDERED:")
-    for i, line in enumerate(_count_lines(case, order=True), start=1):
-        para = doc.add_paragraph(f"{i}. {_plain(line)}")
-        para.paragraph_format.left_indent = Inches(0.5)
-    doc.add_paragraph("The clerk shall update the Court's records and report the disposition to the Department of "
-                      "Justice.")
-    doc.add_paragraph("Dated: ____________________")
-    sign = single("\n______________________________\nJudge of the Superior Court")
-    sign.paragraph_format.left_indent = Inches(3.1)
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+    def build(self, case: pl.DataFrame) -> bytes:
+        from docx.enum.text import WD_LINE_SPACING
+        from docx.shared import Inches
+
+        doc = self.doc
+        body = doc.element.body
+        for element in list(body)[self._fixed:-1]:  # the previous case's paragraphs
+            body.remove(element)
+        first = case.row(0, named=True)
+        doc.core_properties.title = f"{PER_CASE_ORDER_TITLE} - {first['court_case_number']}"
+        primary = first["primary_name"] or first["name"]
+        names_here = sorted({n for n in case["name"].to_list() if n and n != primary})
+        table = doc.add_table(rows=1, cols=2)
+        left, right = table.rows[0].cells
+        left.text = ("THE PEOPLE OF THE STATE OF CALIFORNIA,\n\tPlaintiff,\nv.\n"
+                     f"{primary}{' (AKA ' + '; '.join(names_here) + ')' if names_here else ''},\n\tDefendant.")
+        right.text = (f"Case No.: {first['court_case_number']}\n\n{PER_CASE_ORDER_TITLE}\n\n"
+                      f"Courthouse: {first['courthouse'] or '(not recorded)'}")
+        for cell in (left, right):
+            for para in cell.paragraphs:
+                para.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        doc.add_paragraph()
+        doc.add_paragraph("The Court has read the People's request in this case. Good cause appearing, IT IS ORDERED:")
+        for i, line in enumerate(_count_lines(case, order=True), start=1):
+            para = doc.add_paragraph(f"{i}. {_plain(line)}")
+            para.paragraph_format.left_indent = Inches(0.5)
+        doc.add_paragraph("The clerk shall update the Court's records and report the disposition to the Department "
+                          "of Justice.")
+        doc.add_paragraph("Dated: ____________________")
+        self._single("\n______________________________\nJudge of the Superior Court", indent=Inches(3.1))
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
+
+
+def build_case_order_docx(case: pl.DataFrame, ctx: Context) -> bytes:
+    """One case's proposed order as an editable .docx (see OrderDocx)."""
+    return OrderDocx(ctx).build(case)
 
 
 def build_per_case(selection: Selection, office: Office, *, audit_head: str | None = None,
@@ -845,12 +866,13 @@ def build_per_case(selection: Selection, office: Office, *, audit_head: str | No
     _check_selection(selection)
     ctx = Context(office, selection.options, as_of, list(sources), audit_head=audit_head)
     names = FileNames()
+    orders = OrderDocx(ctx)
     out: list[tuple[str, bytes]] = []
     for case in cases_of(selection.granted):
         stem = names.case_stem(case.row(0, named=True))
         out += [(f"per-case/{stem}-motion.pdf", build_case_motion(case, ctx)),
                 (f"per-case/{stem}-order.pdf", build_case_order(case, ctx)),
-                (f"per-case/{stem}-order.docx", build_case_order_docx(case, ctx))]
+                (f"per-case/{stem}-order.docx", orders.build(case))]
     if not out:
         raise InputError("nothing to file: no granted convictions for per-case motions")
     return out
@@ -1155,6 +1177,7 @@ def build_filing(selection: Selection, office: Office, *, summary: dict, per_cas
             filing.files.append(OutputFile(f"{stem}{ext}", title, data, k, version))
         done += 1
     if per_case and selection.granted.height:
+        orders = OrderDocx(ctx)
         for case in cases_of(selection.granted):
             first = case.row(0, named=True)
             stem = names.case_stem(first)
@@ -1163,7 +1186,7 @@ def build_filing(selection: Selection, office: Office, *, summary: dict, per_cas
                 made = [(f"per-case/{stem}-motion.pdf", "Per-case motion", "per_case_motion", build_case_motion(case, ctx)),
                         (f"per-case/{stem}-order.pdf", "Per-case proposed order", "per_case_order", build_case_order(case, ctx)),
                         (f"per-case/{stem}-order.docx", "Per-case proposed order (editable)", "per_case_docx",
-                         build_case_order_docx(case, ctx))]
+                         orders.build(case))]
             except (InputError, ValueError, RecursionError) as exc:  # one bad case never stops the run
                 for cid in case["conviction_id"].to_list():
                     held[cid] = ("build_failed", f"Its per-case documents could not be built ({type(exc).__name__})")
