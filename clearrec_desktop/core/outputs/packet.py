@@ -55,7 +55,6 @@ from .pleading import (
     REPORT,
     REPORT_HEAD,
     SIGN,
-    SINGLE,
     STANDARD,
     SUBHEAD,
     TEXT_W,
@@ -64,7 +63,6 @@ from .pleading import (
     _caption,
     _case_no,
     _count_no,
-    _dated_signature,
     _Doc,
     _exhibit_label,
     _exhibit_table,
@@ -76,7 +74,6 @@ from .pleading import (
     _p,
     _parties,
     _signature,
-    _t,
     _x,
     exhibit_cells,
     row_lines,
@@ -425,7 +422,7 @@ def _packet(selection: Selection, ctx: Context, *, courthouse: str | None, versi
                                f"records, and any further matter the Court may consider."))
 
     # Points and authorities.
-    profile = profile_title = ctx.profile_title or "the office's screening profile"
+    profile = ctx.profile_title or "the office's screening profile"
     s += [PageBreak(), _bookmark("Memorandum of points and authorities"),
           _p("MEMORANDUM OF POINTS AND AUTHORITIES", HEAD),
           _p("I. THE STATUTORY PRESUMPTION (HEALTH &amp; SAF. CODE, § 11361.8)", SUBHEAD),
