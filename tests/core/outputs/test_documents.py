@@ -1170,3 +1170,37 @@ def test_docx_and_xlsxwriter_stay_offline(tmp_path):
     assert "network modules: []" in out.stdout and "built under the guard" in out.stdout, out.stderr
 
 
+
+
+def test_workspace_keeps_corrections_beside_the_record(tmp_path):
+    """Issue 18.3 in the workspace: the corrections table appears with the first correction, so
+    a workspace made before it opens unchanged; corrections follow undo / redo and are append-only."""
+    from clearrec_desktop.core.workspace.store import Workspace
+
+    path = tmp_path / "w.clearrec"
+    ws = Workspace.create(path, "passphrase-123", county="SACRAMENTO")
+    ws.record_decision("c1", "dismiss", reason="court file", proposed="review")
+    ws.close()
+    ws = Workspace.open(path, "passphrase-123")  # as an older workspace: no corrections table
+    assert ws.current_corrections().height == 0
+    assert not ws._db().execute("SELECT 1 FROM sqlite_master WHERE name = 'decision_corrections'").fetchone()
+    with pytest.raises(InputError, match="source"):
+        ws.record_decision("c2", "dismiss", reason="x", proposed="review",
+                           corrections=[{"field": "level", "value": "M", "source": ""}])
+    ws.record_decision("c2", "dismiss", reason="court file", proposed="review",
+                       corrections=[{"field": "code_section", "value": "HS 11357(c)", "source": "Court file"},
+                                    {"field": "level", "value": "m", "source": "Court file"}])
+    fixes = ws.current_corrections()
+    assert fixes.select("field", "value").rows() == [("code_section", "HS 11357(c)"), ("level", "M")]
+    entry = ws.audit_entries("decision")[-1]["details"]
+    assert entry["corrected"] == ["code_section", "level"] and "HS 11357(c)" not in json.dumps(entry)
+    ws.undo()
+    assert ws.current_corrections().height == 0
+    ws.redo()
+    assert ws.current_corrections().height == 2
+    with pytest.raises(Exception, match="append-only"):
+        ws._db().execute("UPDATE decision_corrections SET value = 'x'")
+    ws.close()
+    ws = Workspace.open(path, "passphrase-123")
+    assert ws.current_corrections().height == 2 and ws.verify_audit()[0]
+    ws.close()
