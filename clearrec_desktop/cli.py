@@ -81,7 +81,14 @@ def cmd_explain(a) -> int:
         return 0
     if not a.profile:
         raise InputError("name a profile (see `clearrec profiles`) or use --vocabulary")
-    print(profiles.load_profile(a.profile, options=_options(a.profile_option)).explain())
+    profile = profiles.load_profile(a.profile, options=_options(a.profile_option))
+    print(profile.explain())
+    if a.lists:
+        for name, lst in profile.lists().items():
+            print(f"\n{name} ({len(lst)} entries, {lst.path}):")
+            for e in lst.entries:
+                extra = f"; {e.condition()}" if e.condition() else ""
+                print(f"  {e.code_section:<18} {e.description} [{e.citation or 'no citation'}{extra}]")
     return 0
 
 
@@ -90,8 +97,54 @@ def cmd_demo(a) -> int:
     from .core.safety import local_path
 
     out = local_path(a.out, must_exist=False)
+    county_out = local_path(a.county_export, must_exist=False) if a.county_export else None
+    if county_out is not None and county_out == out:
+        raise InputError(f"{county_out.name}: --county-export must be another file than the DOJ extract")
     stats = demo.write_demo_extract(out, a.rows, a.county, a.seed, header=not a.no_header, traps=not a.clean)
     print(f"wrote {out} ({stats.get('rows', a.rows):,} rows)")
+    if county_out is not None:
+        from .core import demo_county
+
+        truth = county_out.with_name(county_out.stem + ".truth.csv")
+        mapping = county_out.with_name(county_out.stem + ".mapping.toml")
+        c = demo_county.write_county_export(out, county_out, county=a.county, seed=a.seed, truth_path=truth,
+                                            mapping_path=mapping)
+        print(f"wrote {county_out} ({c['rows']:,} rows, county case-management export)")
+        print(f"wrote {mapping} (its column mapping)")
+        print(f"wrote {truth} (what was planted: for tests and benchmarks, not for the app)")
+    return 0
+
+
+def cmd_reconcile(a) -> int:
+    from .core.outputs.run_folder import write_run_folder
+    from .core.reconcile import run as reconcile_run
+    from .core.screen import profiles
+
+    profile = profiles.load_profile(a.profile, options=_options(a.profile_option))
+
+    def progress(fraction, message):
+        if a.verbose:
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    run = reconcile_run.run_reconcile(a.doj_file, a.county_file, mapping=Path(a.mapping) if a.mapping else None,
+                                      county=a.county, as_of=a.as_of, profile=profile, progress=progress)
+    out = Path(a.out)
+    write_run_folder(run.results, run.report, run.summary, out)
+    paths = reconcile_run.write_tables(run, out)
+    r = run.summary["reconciliation"]
+    lists, pl_, cl = r["lists"], r["person_links"], r["conviction_links"]
+    print(f"Reconciled DOJ's extract with the county's records for {run.county} as of {run.as_of} "
+          f"with profile '{run.profile.id}'.")
+    print(f"  both: {lists['both']:,}; both but disagreeing: {lists['both_disagreeing']:,}; "
+          f"DOJ only: {lists['doj_only']:,}; county only: {lists['county_only']:,} "
+          f"({r['county_only_with_doj_history']:,} with the DOJ history, {r['county_only_history_unknown']:,} statewide history unknown)")
+    print("  county only by outcome: " + (", ".join(f"{k}: {v:,}" for k, v in r["county_only_by_outcome"].items()) or "none")
+          + f"; people newly relieved: {r['people_newly_relieved']:,}")
+    print(f"  links: people {sum(pl_.values()):,} ({pl_.get('proposed', 0):,} proposed), "
+          f"convictions {sum(cl.values()):,} ({cl.get('proposed', 0):,} proposed: confirm or split them in the app)")
+    rej = len(run.report.rejected)
+    print(f"  lines rejected: {rej:,}" + (f" (see {out / 'rejected.csv'})" if rej else ""))
+    print(f"  written to {out} ({paths['reconciliation'].name}, {paths['links'].name}, results.csv, summary.json)")
     return 0
 
 
@@ -159,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("profile", nargs="?")
     s.add_argument("--profile-option", action="append", metavar="NAME=true")
     s.add_argument("--vocabulary", action="store_true", help="list the conditions a profile can use")
+    s.add_argument("--lists", action="store_true",
+                   help="also print every entry of the profile's code-section lists (super strikes, PC 290, related charges)")
     s.set_defaults(func=cmd_explain)
 
     s = sub.add_parser("demo-data", help="write a synthetic DOJ extract")
@@ -168,7 +223,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--no-header", action="store_true")
     s.add_argument("--clean", action="store_true", help="no data-quality traps")
+    s.add_argument("--county-export", metavar="FILE",
+                   help="also write a county case-management export of the same people with planted differences "
+                        "(FILE), its column mapping (FILE.mapping.toml) and what was planted (FILE.truth.csv)")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser(
+        "reconcile", help="compare DOJ's extract with the county's own records and screen the three lists",
+        description="Link the people and convictions of DOJ's extract and the county's case-management export, "
+                    "and screen three lists with the profile: convictions only the county has (the cases DOJ's list "
+                    "missed), convictions only DOJ has (find the court file), and convictions both have but "
+                    "record differently. Writes the usual results plus reconciliation.csv (one row per "
+                    "conviction: provenance, link score, disagreements) and links.csv.",
+        epilog="example:\n  clearrec demo-data doj.csv --county-export county.csv\n"
+               "  clearrec reconcile doj.csv county.csv --mapping county.mapping.toml --county Sacramento "
+               "--as-of 2025-01-01 --out reconciled",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("doj_file", metavar="DOJ_FILE", help="DOJ's bulk extract")
+    s.add_argument("county_file", metavar="COUNTY_FILE", help="the county's case-management export (CSV or Excel)")
+    s.add_argument("--mapping", required=True, help="column mapping (.toml) of the county's export")
+    s.add_argument("--county", required=True, help="county to reconcile (case and spacing do not matter)")
+    s.add_argument("--as-of", required=True, type=_date, help="evaluation date YYYY-MM-DD (never the clock)")
+    s.add_argument("--profile", default=None, help="profile id, profile .toml, or BEAR eligibility_options.json (default: statutory)")
+    s.add_argument("--profile-option", action="append", metavar="NAME=true", help="switch a profile option")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    s.set_defaults(func=cmd_reconcile)
 
     s = sub.add_parser("documents", help="build court documents from a screening output folder")
     s.add_argument("screen_out", metavar="SCREEN_OUT_DIR")

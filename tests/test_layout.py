@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "clearrec_desktop"
-STAGES = ("ingest", "screen", "workspace", "outputs")
+STAGES = ("ingest", "screen", "reconcile", "workspace", "outputs")
 
 
 def _module_name(path: Path) -> str:
@@ -57,7 +57,7 @@ def test_core_is_in_pipeline_stages():
         assert (core / stage / "__init__.py").is_file(), f"core/{stage}/ is missing"
     flat = sorted(p.name for p in core.glob("*.py") if p.name != "__init__.py")
     # what is left at the top of core/ is what every stage shares, plus the pipeline that joins them
-    assert flat == ["demo.py", "errors.py", "offline.py", "pipeline.py", "safety.py"]
+    assert flat == ["demo.py", "demo_county.py", "errors.py", "offline.py", "pipeline.py", "safety.py"]
 
 
 def test_gui_has_one_module_per_view():
@@ -89,7 +89,7 @@ def test_no_module_imports_one_that_imports_it_back():
 def test_layers_point_one_way():
     """core never imports the GUI or the command line; a stage never imports a later one, except
     that outputs read the workspace's decisions through plain frames (no import needed)."""
-    order = {f"clearrec_desktop.core.{s}": i for i, s in enumerate(("ingest", "screen", "workspace", "outputs"))}
+    order = {f"clearrec_desktop.core.{s}": i for i, s in enumerate(STAGES)}
     for mod, deps in _graph().items():
         if mod.startswith("clearrec_desktop.core"):
             assert not any(d.startswith(("clearrec_desktop.gui", "clearrec_desktop.cli")) for d in deps), mod

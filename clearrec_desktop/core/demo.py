@@ -21,6 +21,7 @@ other trap, so every other count can be checked on the well-formed lines alone.
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 from pathlib import Path
 
@@ -87,6 +88,9 @@ INJECTED_KEYS = {
     "lookalike_sections": "convictions under 11357.5, 11358.5, 11359.5, 11360.5 or 211360",
     "wrong_code_letter": "cannabis section numbers under PC or VC",
     "blank_conv_level": "convictions with blank CONV_STAT_CODE / CONV_STAT_DESCR",
+    "conv_offense_differs": "cannabis convictions whose CONV_OFFENSE_DESCR (the convicted charge) differs from OFFENSE_DESCR",
+    "padded_levels": "CONV_STAT_DESCR values padded with spaces (FELONY   , \" MISDEMEANOR\")",
+    "disposition_leading_spaces": "DISP_DESCR values with leading spaces (\"  CONVICTED-JAIL\")",
     "duplicate_people": "extra SUBJECT_IDs with the same PRI_NAME and PRI_DOB as an earlier one",
     "dob_after_conviction": "people whose PRI_DOB is after one of their conviction dates",
     "malformed_short": "lines with 94 fields",
@@ -181,6 +185,13 @@ _OTHER = _weighted([
     (("496", "A", "PC", "RECEIVE KNOWN STOLEN PROPERTY", "other", 0.6), 3),
     (("602", "", "PC", "TRESPASSING", "other", 0.0), 2),
     (("11550", "A", "HS", "UNDER INFLUENCE CONTROLLED SUBSTANCE", "other", 0.0), 4),
+    # serious offences that are NOT super strikes or PC 290 offences (the lists must not catch them)
+    (("192", "A", "PC", "VOLUNTARY MANSLAUGHTER", "other", 1.0), 1),
+    (("261.5", "C", "PC", "UNLAWFUL SEX W/MINOR 3+ YRS YOUNGER", "other", 0.6), 1),
+    (("207", "A", "PC", "KIDNAPPING", "other", 1.0), 1),
+    (("653F", "A", "PC", "SOLICIT SPECIFIED CRIME", "other", 0.5), 1),
+    (("236.1", "A", "PC", "HUMAN TRAFFICKING FOR LABOR", "other", 1.0), 1),
+    (("664/211", "", "PC", "ATTEMPTED ROBBERY", "other", 1.0), 1),
 ])
 # Super strikes and PC 290 offences ("sex" kinds get a REGISTRATION step after conviction).
 _SERIOUS = _weighted([
@@ -199,6 +210,82 @@ _LOOKALIKE = (
     ("211360", "", "HS", "TRANSPORT", "lookalike", 0.5),
 )
 _REGISTRATION_DESCR = "290 PC-REGISTRATION OF SEX OFFENDER"
+
+
+def _count(descr: str, level: str = "F", **options) -> dict:
+    """One planted count: the charge text, its level, and options: ``conv`` (CONV_OFFENSE_DESCR
+    when it differs from the charge), ``conv_level``, ``sentence`` ((type, length, unit)),
+    ``disp`` (the disposition text as written), ``stat`` (CONV_STAT_DESCR as written), ``super``
+    (counted in the super-strike statistic)."""
+    return dict(descr=descr, level=level, **options)
+
+
+_CULT, _SALE, _SELL = "11358 HS-CULTIVATE MARIJUANA", "11359 HS-POSSESS MARIJUANA FOR SALE", "11360(A) HS-SELL/TRANSPORT MARIJUANA"
+_MURDER = "187(A) PC-MURDER"
+# Hand-written records planted in every generated file, one person each, so a demo always shows
+# the cases of prop64-rules.md that are easy to get wrong (issue 11). (case id, needs traps,
+# PRI_DOB, cycles); a cycle is (date as written, counts); every cycle has an arrest step and a
+# court step on that date in the file's county. tests/core/test_demo.py screens them.
+_PLANTED = (
+    ("life_offence_prior", False, "19600415", (("19850301", (_count("205 PC-AGGRAVATED MAYHEM", super=True),)), ("19900301", (_count(_CULT),)))),
+    ("aggravated_arson_prior", False, "19610210", (("19860512", (_count("451.5 PC-AGGRAVATED ARSON", super=True),)),
+                                                   ("19910707", (_count(_CULT),)))),
+    ("child_death_prior", False, "19580923", (("19840110", (_count("273AB PC-ASSAULT CHILD CAUSING DEATH", super=True),)),
+                                              ("19930302", (_count(_SALE),)))),
+    ("gang_same_count", False, "19620704", (("19870303", (_count("215 PC/186.22(B)(4) PC-CARJACKING FOR GANG", super=True),)),
+                                            ("19920404", (_count(_CULT),)))),
+    ("gang_same_case", False, "19631111", (("19880505", (_count("215 PC-CARJACKING", super=True),
+                                                           _count("186.22(B)(4) PC-CRIMINAL STREET GANG ENHANCEMENT"))),
+                                           ("19940606", (_count(_SELL),)))),
+    ("carjacking_without_gang", False, "19640220", (("19890707", (_count("215 PC-CARJACKING"),)), ("19950808", (_count(_CULT),)))),
+    ("solicit_murder_653f_b", False, "19590606", (("19830909", (_count("653F(B) PC-SOLICIT MURDER", super=True),)), ("19900101", (_count(_SALE),)))),
+    ("solicit_653f_a", False, "19600707", (("19841010", (_count("653F(A) PC-SOLICIT SPECIFIED CRIME"),)), ("19910202", (_count(_SALE),)))),
+    ("solicit_rape_653f_c", False, "19610808", (("19851111", (_count("653F(C) PC-SOLICIT RAPE BY FORCE"),)),
+                                                ("19920303", (_count(_SALE),)))),
+    ("assault_intent_rape_220", False, "19620909", (("19860101", (_count("220(A)(1) PC-ASSAULT W/INTENT TO COMMIT RAPE"),)),
+                                                    ("19930404", (_count(_SELL),)))),
+    ("assault_intent_mayhem_220", False, "19631010", (("19870202", (_count("220(A)(1) PC-ASSAULT W/INTENT TO COMMIT MAYHEM"),)),
+                                                      ("19940505", (_count(_SELL),)))),
+    ("manslaughter_not_listed", False, "19600303", (("19850404", (_count("192(A) PC-VOLUNTARY MANSLAUGHTER"),)),
+                                                    ("19920606", (_count(_CULT),)))),
+    ("unlawful_sex_not_listed", False, "19650505", (("19880808", (_count("261.5(C) PC-UNLAWFUL SEX W/MINOR 3+ YRS YOUNGER"),)),
+                                                    ("19940909", (_count(_SALE),)))),
+    ("age19_concentrate_felony", False, "19760115", (("19950601", (_count("11357(A) HS-POSSESS CONCENTRATED CANNABIS"),)),)),
+    ("age20_cultivation_felony", False, "19750310", (("19950601", (_count(_CULT),)),)),
+    ("give_away_21_infraction", False, "19650101", (("19950601", (_count("11360(B) HS-GIVE/TRANSPORT 1 OZ MARIJUANA", "I"),)),)),
+    ("give_away_21_misdemeanor", False, "19650202", (("19960601", (_count("11360(B) HS-GIVE/TRANSPORT 1 OZ MARIJUANA", "M"),)),)),
+    ("undated_murder_59", True, "19670101", (("", (_count(_MURDER, super=True),)), ("19900101", (_count(_SALE),)))),
+    ("partial_murder_prior", True, "19660101", (("19800000", (_count(_MURDER, super=True),)), ("19900101", (_count(_SALE),)))),
+    ("dob_after_conviction", True, "20050101", (("20000101", (_count("11357(B) HS-POSSESS MARIJUANA"),)),
+                                                ("20010101", (_count(_SALE),)))),
+    ("implausible_sentence", True, "19700101", (("20100101", (_count(_SELL, sentence=("PRISON", "-10", "Y")),)),)),
+    ("undated_other_conviction", True, "19700303", (("20000101", (_count(_SALE),)), ("", (_count("459 PC-BURGLARY"),)))),
+    ("padded_level", True, "19710404", (("19990101", (_count(_SALE, stat="  FELONY   "),)),)),
+    ("leading_space_disposition", True, "19720505", (("19980101", (_count(_CULT, disp="  CONVICTED-PROBATION"),)),)),
+    ("convicted_offense_differs", True, "19730606", (("19970101", (_count(_SALE, conv="11357(C) HS-POSSESS MARIJUANA OVER 1 OZ",
+                                                                          conv_level="M"),)),)),
+    ("lookalikes", True, "19740707", (("19960101", (_count("11357.5 HS-SYNTHETIC CANNABINOIDS", "M"),
+                                                    _count("11360.5 HS-CONTROLLED SUBSTANCE VIOLATION"),
+                                                    _count("211360 HS-TRANSPORT"))),
+                                      ("19970101", (_count(_SALE),)))),
+)
+PLANTED_CASES = tuple(c[0] for c in _PLANTED)
+_CANNABIS_TEXT = re.compile(r"^(11357|11358|11359|11360)[ (]")
+_LOOKALIKE_TEXT = re.compile(r"^(11357\.5|11358\.5|11359\.5|11360\.5|211360)\b")
+_PARTIAL_TEXT = re.compile(r"^(19|20)\d\d(0000|(0[1-9]|1[0-2])00|0[1-9]|1[0-2])$")
+
+
+def _date_kind(value: str) -> str | None:
+    """The date trap a planted date value counts as (None for a good date)."""
+    if value == "":
+        return "dates_blank"
+    if _PARTIAL_TEXT.match(value):
+        return "dates_partial"
+    try:
+        date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+        return None if len(value) == 8 else "dates_junk"
+    except ValueError:
+        return "dates_junk"
 _SERIOUS_KINDS = ("super", "super_sex", "sex")
 # Events that are plain statistics, not traps.
 _NEUTRAL = frozenset({"convictions", "multi_part_convictions", "cannabis_convictions",
@@ -243,7 +330,15 @@ _P_DOB_AFTER = 0.004
 # except comment-only and blank level which may hit any conviction.
 _CONV_TRAPS = ((0.015, "comment_only_charges"), (0.022, "comment_other_cannabis"),
                (0.042, "section_variants"), (0.052, "attempt_conspiracy"),
-               (0.056, "wrong_code_letter"), (0.066, "blank_conv_level"))
+               (0.056, "wrong_code_letter"), (0.066, "blank_conv_level"),
+               (0.081, "conv_offense_differs"))
+_P_PAD_LEVEL = 0.01    # per court row of a conviction
+_P_LEAD_DISP = 0.01    # per court row
+# A plea to another cannabis charge: what OFFENSE_DESCR charged -> what CONV_OFFENSE_DESCR convicted.
+_PLEA = {"11359": ("11357", "C", "HS", "POSSESS MARIJUANA OVER 1 OZ", "cannabis", 0.0),
+         "11360": ("11359", "", "HS", "POSSESS MARIJUANA FOR SALE", "cannabis", 0.85),
+         "11358": ("11357", "B", "HS", "POSSESS MARIJUANA", "cannabis", 0.0),
+         "11357": ("11357", "B", "HS", "POSSESS MARIJUANA", "cannabis", 0.0)}
 
 
 def _q(value: str) -> str:
@@ -389,6 +484,102 @@ class _Generator:
         if trap == "wrong_code_letter":
             return f"{s} {rng.choice(('PC', 'VC'))}-{lit}", ""
         raise AssertionError(trap)
+
+    # -- a planted person (issue 11 cases) ---------------------------------------------------
+    def planted(self, case) -> list[tuple[list[str], tuple | None, bool]]:
+        """The rows of one planted person (``_PLANTED``), with the events they carry; never
+        broken into a malformed line, never copied as a duplicate person."""
+        rng = self.rng
+        _, _, dob_text, cycles = case
+        sid = str(self.next_subject)
+        self.next_subject += rng.randint(1, 40)
+        name = _q(rng.choice(_SUR_HEAD) + rng.choice(_SUR_MID) + rng.choice(_SUR_TAIL) + "," + rng.choice(_FIRST))
+        gender, race = rng.choice(self.genders), rng.choice(self.races)
+        cii = f"A{rng.randrange(10**7, 10**8)}"
+        pt = self.base[:]
+        pt[_SUBJECT_STATUS] = "A"
+        pt[_SUBJECT_ID] = sid
+        pt[_REQ_CII] = pt[_CII] = cii
+        pt[_REQ_NAME] = pt[_PRI_NAME] = name
+        pt[_REQ_GENDER] = pt[_GENDER] = gender
+        pt[_REQ_DOB] = pt[_PRI_DOB] = dob_text
+        pt[_PRI_SSN] = f"9{rng.randrange(10, 100)}-{rng.randrange(10, 100)}-{rng.randrange(1000, 10000)}"
+        pt[_RACE_CODE], pt[_RACE_DESCR] = race
+        pt[_CII_TYPE], pt[_CII_TYPE_ALPHA] = "C", "A"
+        dob = date(int(dob_text[:4]), int(dob_text[4:6]), int(dob_text[6:8]))
+        county = self.county
+        code, courts = self.courts[county]
+        rows: list[tuple[list[str], tuple | None, bool]] = []
+        dob_after_counted = False
+        for ci, (when, counts) in enumerate(cycles, start=1):
+            cyc = f"{ci:03d}"
+            ct = pt[:]
+            ct[_CYC_ORDER] = cyc
+            ct[_CYC_DATE] = when
+            good = _date_kind(when) is None
+            if good:
+                at = date(int(when[:4]), int(when[4:6]), int(when[6:8]))
+                age = at.year - dob.year - ((at.month, at.day) < (dob.month, dob.day))
+                ct[_CYC_AGE] = str(age) if age >= 0 else ""
+            date_events = [k for k in [_date_kind(when)] * 3 if k]   # CYC_DATE, STP_EVENT_DATE, DISP_DATE
+            ofn = f"{when[2:4] or '00'}F{rng.randrange(10**5):05d}"
+            for si, (tcode, tdescr) in enumerate((("A", "ARREST/DETAINED/CITED"), ("C", "COURT ACTION")), start=1):
+                st = ct[:]
+                st[_STP_ORDER] = f"{si:03d}"
+                st[_STP_TYPE_CODE], st[_STP_TYPE_DESCR] = tcode, tdescr
+                if tcode == "C":
+                    st[_ORI_TYPE], st[_ORI_TYPE_DESCR], st[_ORI_CODE] = "SC", "SUPERIOR COURT", f"CASC{county}"
+                    st[_ORI_DESCR] = courts[0]
+                else:
+                    st[_ORI_TYPE], st[_ORI_TYPE_DESCR], st[_ORI_CODE], st[_ORI_DESCR] = self.agencies[county][1][0]
+                st[_CNTY_CODE], st[_CNTY_NAME] = code, county
+                st[_STP_DATE] = when
+                for k, cnt in enumerate(counts, start=1):
+                    row = st[:]
+                    row[_CNT_ORDER] = f"{cyc}{si:03d}{k:03d}000"
+                    row[_DISP_DATE] = when
+                    row[_OFN] = ofn
+                    row[_FE_ORDER] = "001"
+                    row[_OFF_DESCR] = cnt["descr"]
+                    row[_OFF_TOC] = cnt["level"]
+                    row[_CONV_CODE], row[_CONV_DESCR] = _LEVELS[cnt["level"]]
+                    events = list(date_events)
+                    if tcode == "A":
+                        row[_FE_ARR_AGY] = st[_ORI_CODE]
+                    else:
+                        level = cnt.get("conv_level", cnt["level"])
+                        convicted_text = cnt.get("conv", cnt["descr"])
+                        loc, length, unit = cnt.get("sentence") or (("FINE", "100", "N") if level == "I" else ("PROBATION", "3", "Y"))
+                        row[_FE_DOCKET] = row[_FE_CRT_CASE] = ofn
+                        row[_DISP_ORDER] = "001"
+                        dispo = f"CONVICTED-{loc}" if loc in ("PROBATION", "JAIL", "PRISON", "FINE") else "CONVICTED-PROBATION"
+                        row[_DISP_CODE] = _DISP_CODES[dispo]
+                        row[_DISP_DESCR] = cnt.get("disp", dispo)
+                        row[_DOFF_DESCR], row[_DOFF_TOC] = cnt["descr"], cnt["level"]
+                        row[_COFF_ORDER], row[_COFF_DESCR], row[_COFF_TOC] = "001", convicted_text, level
+                        row[_CONV_CODE], row[_CONV_DESCR] = _LEVELS[level]
+                        if "stat" in cnt:
+                            row[_CONV_DESCR] = cnt["stat"]
+                            events.append("padded_levels")
+                        if "disp" in cnt:
+                            events.append("disposition_leading_spaces")
+                        if convicted_text != cnt["descr"]:
+                            events.append("conv_offense_differs")
+                        row[_SENT_ORDER] = "001"
+                        row[_SENT_LOC_DESCR], row[_SENT_LOC_CODE] = loc, _SENT.get(loc, "")
+                        row[_SENT_LENGTH], row[_SENT_TIME_CODE], row[_SENT_TIME_DESCR] = length, unit, _TIME.get(unit, "")
+                        events.append("convictions")
+                        if _CANNABIS_TEXT.match(convicted_text):
+                            events += ["cannabis_convictions", "cannabis_convictions_in_county"]
+                        elif _LOOKALIKE_TEXT.match(cnt["descr"]):
+                            events.append("lookalike_sections")
+                        elif cnt.get("super"):
+                            events.append("super_strike_convictions")
+                        if good and not dob_after_counted and dob_text > when:
+                            events.append("dob_after_conviction")
+                            dob_after_counted = True
+                    rows.append((row, tuple(events) or None, False))
+        return rows
 
     # -- one person ----------------------------------------------------------------------
     def person(self) -> list[tuple[list[str], tuple | None, bool]]:
@@ -636,6 +827,7 @@ class _Generator:
                     if ofn_null:
                         count_events.append("null_values")
                     comment = ""
+                    conv_descr = ""
                     parts = None
                     if tcode == "A":
                         row[_FE_ARR_AGY] = st[_ORI_CODE]
@@ -683,6 +875,14 @@ class _Generator:
                                             count_events.append(trap)
                                             if trap == "blank_conv_level":
                                                 row[_CONV_CODE] = row[_CONV_DESCR] = ""
+                                            elif trap == "conv_offense_differs":
+                                                plea = _PLEA[charge[0]]
+                                                if plea[:2] == charge[:2]:   # 11357(B): convicted as 11357(C)
+                                                    plea = _PLEA["11359"]
+                                                conv_descr = _q(_canonical(plea))
+                                                if plea[5] == 0.0 and lvl == "F":   # pleaded to a misdemeanor
+                                                    lvl = "M"
+                                                    row[_CONV_CODE], row[_CONV_DESCR] = _LEVELS[lvl]
                                             else:
                                                 d_text, comment = self._charge_trap(charge, trap)
                                                 descr = _q(d_text)
@@ -693,12 +893,20 @@ class _Generator:
                                 comment = rng.choice(_NOTES)
                             row[_COFF_ORDER] = "001"
                             row[_COFF_CODE] = off_code
-                            row[_COFF_DESCR] = descr
+                            row[_COFF_DESCR] = conv_descr or descr
                             row[_COFF_TOC] = lvl
+                            if traps and row[_CONV_DESCR] and rng.random() < _P_PAD_LEVEL:
+                                row[_CONV_DESCR] = rng.choice((" ", "", "  ")) + row[_CONV_DESCR] + rng.choice(("   ", " ", ""))
+                                if row[_CONV_DESCR] == row[_CONV_DESCR].strip():
+                                    row[_CONV_DESCR] += " "
+                                count_events.append("padded_levels")
                         else:
                             dispo = "DISMISSED/CHARGE DROPPED"
                         row[_DISP_DESCR] = dispo
                         row[_DISP_CODE] = _DISP_CODES[dispo]
+                        if traps and rng.random() < _P_LEAD_DISP:
+                            row[_DISP_DESCR] = " " * rng.randint(1, 3) + dispo
+                            count_events.append("disposition_leading_spaces")
                         row[_DOFF_DESCR] = descr
                     row[_OFF_CODE] = off_code
                     row[_OFF_DESCR] = descr
@@ -728,6 +936,7 @@ class _Generator:
                                 ev.append("null_values")
                             if "multi_part_convictions" in count_events:
                                 ev.append("second_parts")
+                            ev += [e for e in count_events if e in ("padded_levels", "disposition_leading_spaces")]
                         row_trapped = False
                         if traps:
                             r = rng.random()
@@ -797,6 +1006,7 @@ def write_demo_extract(path: Path, rows: int, county: str, seed: int, *, header:
     gen = _Generator(rng, county_norm, traps)
     counters: dict[str, int] = dict.fromkeys(INJECTED_KEYS, 0)
     malformed_lines: list[int] = []
+    planted: dict[str, str] = {}
     kinds = ["malformed_short", "malformed_long", "malformed_quote"]
     rng.shuffle(kinds)
     # First broken line early enough that any file of >= 2,000 rows has one, then about
@@ -811,9 +1021,14 @@ def write_demo_extract(path: Path, rows: int, county: str, seed: int, *, header:
         if header:
             fh.write(",".join(_COLUMNS) + ("," if header_trailing_comma else "") + "\n")
         buf: list[str] = []
+        planting = [c for c in _PLANTED if traps or not c[1]]
         while written < rows:
-            person_rows = gen.person()
+            # one planted case after every other generated person, until all are in the file
+            case = planting.pop(0) if planting and people % 2 == 1 else None
+            person_rows = gen.planted(case) if case else gen.person()
             people += 1
+            if case and written + len(person_rows) <= rows:
+                planted[case[0]] = person_rows[0][0][_SUBJECT_ID]
             for pi, (fields, events, plain) in enumerate(person_rows):
                 if written >= rows:
                     break
@@ -862,4 +1077,6 @@ def write_demo_extract(path: Path, rows: int, county: str, seed: int, *, header:
         "malformed_lines": len(malformed_lines),
         "malformed_line_numbers": malformed_lines,
         "injected": injected,
+        # planted case id -> SUBJECT_ID, for the cases whose rows all fit in the file
+        "planted": planted,
     }

@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from datetime import date
 
+import polars as pl
 import pytest
 
 from clearrec_desktop.core.demo import INJECTED_KEYS, PAD_COLUMNS, write_demo_extract
@@ -70,6 +71,10 @@ def derive_traps(good) -> dict[str, int]:
                 found["null_values"] += 1
             elif col in PAD_COLUMNS and v != v.rstrip():
                 found["padded_values"] += 1
+        if row["CONV_STAT_DESCR"].strip() and row["CONV_STAT_DESCR"] != row["CONV_STAT_DESCR"].strip():
+            found["padded_levels"] += 1
+        if row["DISP_DESCR"].strip() and row["DISP_DESCR"] != row["DISP_DESCR"].lstrip():
+            found["disposition_leading_spaces"] += 1
         county = row["STP_ORI_CNTY_NAME"]
         if county != " ".join(county.split()).upper():
             found["county_variants"] += 1
@@ -94,6 +99,8 @@ def derive_traps(good) -> dict[str, int]:
             found["comment_other_cannabis"] += 1
         elif ATTEMPT.match(descr):
             found["attempt_conspiracy"] += 1
+        elif row["CONV_OFFENSE_DESCR"].strip() and row["CONV_OFFENSE_DESCR"].strip() != descr.strip():
+            found["conv_offense_differs"] += 1
         elif CANNABIS_NUM.search(descr):
             if WRONG_CODE.match(descr):
                 found["wrong_code_letter"] += 1
@@ -250,3 +257,80 @@ def test_bad_arguments(tmp_path):
         write_demo_extract(tmp_path / "x", 10, "ATLANTIS", 1)
     with pytest.raises(InputError):
         write_demo_extract(tmp_path / "x", -1, "YOLO", 1)
+
+
+# --- planted cases (issue 11): every file shows the cases that are easy to get wrong ----------
+
+# case -> {profile: (section, outcome, rule)}; hand-worked from prop64-rules.md
+PLANTED_EXPECTED = {
+    # PC 667(e)(2)(C)(iv)(VIII): life offences and gang-enhanced ones are super strikes (HS 11358(d)(1))
+    "life_offence_prior": {"statutory": ("HS 11358", "review", "prior-super-strike"), "los-angeles-2020": ("HS 11358", "ineligible", "prior-super-strike")},
+    "aggravated_arson_prior": {"statutory": ("HS 11358", "review", "prior-super-strike")},
+    "child_death_prior": {"statutory": ("HS 11359", "review", "prior-super-strike")},
+    "gang_same_count": {"statutory": ("HS 11358", "review", "prior-super-strike")},
+    "gang_same_case": {"statutory": ("HS 11360(a)", "review", "prior-super-strike")},
+    "carjacking_without_gang": {"statutory": ("HS 11358", "dismiss", "remedy")},
+    # 653f: only (b) is a super strike, only (c) registers; PC 220 registers except mayhem
+    "solicit_murder_653f_b": {"statutory": ("HS 11359", "review", "prior-super-strike")},
+    "solicit_653f_a": {"statutory": ("HS 11359", "reduce", "remedy")},
+    "solicit_rape_653f_c": {"statutory": ("HS 11359", "review", "prior-pc290")},
+    "assault_intent_rape_220": {"statutory": ("HS 11360(a)", "review", "prior-pc290")},
+    "assault_intent_mayhem_220": {"statutory": ("HS 11360(a)", "reduce", "remedy")},
+    # serious offences not on either list decide nothing
+    "manslaughter_not_listed": {"statutory": ("HS 11358", "dismiss", "remedy")},
+    "unlawful_sex_not_listed": {"statutory": ("HS 11359", "reduce", "remedy")},
+    # HS 11357(a)(2), 11358(b): infraction at 18-20
+    "age19_concentrate_felony": {"statutory": ("HS 11357(a)", "reduce", "remedy")},
+    "age20_cultivation_felony": {"statutory": ("HS 11358", "reduce", "remedy")},
+    # HS 11362.1: giving away up to 28.5 g at 21+ is lawful
+    "give_away_21_infraction": {"statutory": ("HS 11360(b)", "dismiss", "remedy")},
+    "give_away_21_misdemeanor": {"statutory": ("HS 11360(b)", "dismiss", "remedy")},
+    # shared guards
+    "undated_murder_59": {"statutory": ("HS 11359", "review", "guard-disqualifier-undated"),
+                          "los-angeles-2020": ("HS 11359", "review", "guard-disqualifier-undated"),
+                          "san-francisco-2018": ("HS 11359", "review", "guard-disqualifier-undated")},
+    "partial_murder_prior": {"los-angeles-2020": ("HS 11359", "ineligible", "prior-super-strike")},
+    "dob_after_conviction": {"los-angeles-2020": ("HS 11357(b)", "dismiss", "possession-small"),
+                             "statutory": ("HS 11359", "review", "guard-age-unknown")},
+    "implausible_sentence": {"sacramento-2019": ("HS 11360(a)", "review", "guard-sentence-implausible")},
+    "undated_other_conviction": {"sacramento-2019": ("HS 11359", "reduce", "several-recent")},
+    # variations the reader must take in its stride
+    "padded_level": {"statutory": ("HS 11359", "reduce", "remedy")},
+    "leading_space_disposition": {"statutory": ("HS 11358", "dismiss", "remedy")},
+    "convicted_offense_differs": {"statutory": ("HS 11357(c)", "ineligible", "remedy")},   # the convicted charge counts
+    "lookalikes": {"statutory": ("HS 11359", "reduce", "remedy")},
+}
+
+
+def test_every_planted_case_is_in_the_file_and_screens_as_the_law_says(tmp_path):
+    from clearrec_desktop.core.demo import PLANTED_CASES
+    from clearrec_desktop.core.ingest import importer
+    from clearrec_desktop.core.screen import profiles, screening
+
+    assert set(PLANTED_EXPECTED) == set(PLANTED_CASES)
+    path = tmp_path / "demo.csv"
+    stats = write_demo_extract(path, 2000, "SACRAMENTO", 3)
+    assert set(stats["planted"]) == set(PLANTED_CASES)
+    rows, _ = importer.import_files([path])
+    results = {}
+    for case, expected in PLANTED_EXPECTED.items():
+        sid = stats["planted"][case]
+        for profile, (section, outcome, rule) in expected.items():
+            if profile not in results:
+                results[profile] = screening.screen(rows, county="SACRAMENTO", as_of=date(2026, 11, 1),
+                                                    profile=profiles.load_profile(profile))
+            got = results[profile].filter((pl.col("subject_id") == sid) & (pl.col("code_section") == section))
+            assert got.height == 1, (case, profile, results[profile].filter(pl.col("subject_id") == sid))
+            assert (got.item(0, "outcome"), got.item(0, "rules")) == (outcome, rule), (case, profile)
+    # the look-alikes are convictions in the file but never screened
+    lookalike = results["statutory"].filter(pl.col("subject_id") == stats["planted"]["lookalikes"])
+    assert lookalike["code_section"].to_list() == ["HS 11359"]
+
+
+def test_clean_files_plant_only_clean_cases(tmp_path):
+    from clearrec_desktop.core.demo import PLANTED_CASES
+
+    stats = write_demo_extract(tmp_path / "clean.csv", 2000, "YOLO", 3, traps=False)
+    assert {"life_offence_prior", "give_away_21_infraction", "age19_concentrate_felony"} <= set(stats["planted"])
+    assert not {"undated_murder_59", "padded_level", "lookalikes"} & set(stats["planted"])
+    assert set(stats["planted"]) < set(PLANTED_CASES)

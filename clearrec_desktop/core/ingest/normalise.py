@@ -19,8 +19,11 @@ _SECTION_RE = (
     rf"^\s*(?:(?P<pre>{_CODES})\s*)?(?P<num>\d{{2,7}}(?:\.\d{{1,3}})?)"
     rf"(?P<sub>(?:\s*\(\s*[A-Z0-9]{{1,3}}\s*\))*)\s*(?:(?P<post>{_CODES})\b)?"
 )
-_LETTER_RE = rf"^\s*(?:(?:{_CODES})\s*)?\d{{2,7}}(?:\.\d{{1,3}})?([A-Z])(?:[^A-Z]|$)"
-_LETTER_STRIP_RE = rf"^(\s*(?:(?:{_CODES})\s*)?\d{{2,7}}(?:\.\d{{1,3}})?)[A-Z]"
+# One or two letters (288A, 273AB) directly after the number; two letters that are a code
+# ("11357HS") are the code, not part of the section.
+_LETTER_RE = rf"^\s*(?:(?:{_CODES})\s*)?\d{{2,7}}(?:\.\d{{1,3}})?([A-Z]{{1,2}})(?:[^A-Z]|$)"
+_LETTER_STRIP_RE = rf"^(\s*(?:(?:{_CODES})\s*)?\d{{2,7}}(?:\.\d{{1,3}})?)[A-Z]{{1,2}}"
+_CODE_WORDS = ("HS", "PC", "VC", "BP", "WI", "GC", "CC", "FG", "RT")
 # Attempt (PC 664) and conspiracy (PC 182) prefixes: 664/11359, 664-11357(C), 664.11360,
 # 182(A)(1) PC/11360 HS.
 _ATTEMPT_RE = r"^\s*(?:PC\s*)?664\s*(?:PC)?\s*[/.\-]\s*"
@@ -56,6 +59,14 @@ def date_and_quality(expr: pl.Expr, name: str) -> list[pl.Expr]:
     ]
 
 
+def date_year(expr: pl.Expr) -> pl.Expr:
+    """The year of a full or partial ``YYYYMMDD`` date (null otherwise): a partial date still
+    orders events years apart, e.g. a 1980 conviction before a 1990 one."""
+    quality = date_and_quality(expr, "_y")[1]
+    return (pl.when(quality.is_in(["full", "partial"]))
+            .then(expr.str.strip_chars().str.slice(0, 4).cast(pl.Int16, strict=False)).otherwise(None))
+
+
 def _law_code(expr: pl.Expr) -> pl.Expr:
     e = expr.str.replace_all(r"\s", "").str.replace_all("&", "")
     return pl.when(e == "HSC").then(pl.lit("HS")).when(e == "WIC").then(pl.lit("WI")).otherwise(e)
@@ -69,6 +80,7 @@ def parse_offence(text: pl.Expr, prefix: str) -> list[pl.Expr]:
     body = up.str.replace(_ATTEMPT_RE, "").str.replace(_CONSPIRACY_RE, "")
     # Sections such as 288a, 266c, 653f carry a letter; "11357HS" does not (a code follows).
     letter = body.str.extract(_LETTER_RE, 1)
+    letter = pl.when(letter.is_in(_CODE_WORDS)).then(None).otherwise(letter)
     body = pl.when(letter.is_not_null()).then(body.str.replace(_LETTER_STRIP_RE, "$1")).otherwise(body)
     parts = body.str.extract_groups(_SECTION_RE)
     num = pl.concat_str([parts.struct.field("num"), letter.str.to_lowercase().fill_null("")])
@@ -197,6 +209,8 @@ def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
 
     for col, name in (("PRI_DOB", "dob"), ("CYC_DATE", "cycle_date"), ("STP_EVENT_DATE", "step_date"), ("DISP_DATE", "_disp_date")):
         df = via_unique(df, [col], date_and_quality(pl.col(col), name))
+    df = via_unique(df, ["STP_EVENT_DATE"], [date_year(pl.col("STP_EVENT_DATE")).alias("_step_year")])
+    df = via_unique(df, ["DISP_DATE"], [date_year(pl.col("DISP_DATE")).alias("_disp_year")])
     df = via_unique(df, ["CONV_STAT_DESCR", "CONV_OFFENSE_TOC", "OFFENSE_TOC"], level_expr())
     df = via_unique(df, ["DISP_DESCR", "STP_TYPE_DESCR", "STP_ORI_CNTY_NAME", "STP_ORI_CODE", "STP_ORI_DESCR"], [
         pl.col("DISP_DESCR").str.to_uppercase().str.starts_with("CONVICTED").fill_null(False).alias("convicted"),
@@ -224,6 +238,7 @@ def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
     df = df.with_columns(
         pl.when(use_disp).then(pl.col("_disp_date")).otherwise(pl.col("step_date")).alias("conviction_date"),
         pl.when(use_disp).then(pl.lit("full")).otherwise(pl.col("step_date_quality")).alias("conviction_date_quality"),
+        pl.when(use_disp).then(pl.col("_disp_year")).otherwise(pl.col("_step_year")).alias("conviction_year"),
     )
     impossible = pl.col("dob").is_not_null() & pl.col("conviction_date").is_not_null() & (pl.col("dob") >= pl.col("conviction_date"))
     df = df.with_columns(
@@ -245,7 +260,7 @@ def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
         pl.coalesce(pl.col("OFN"), pl.col("FE_NUM_CRT_CASE")).alias("court_case_number"),
         "disposition", "convicted",
         "offence_text", "code_section", "code_section_original", "section_num", "section_sub", "law_code",
-        "qualifier", "level", "conviction_date", "conviction_date_quality",
+        "qualifier", "level", "conviction_date", "conviction_date_quality", "conviction_year",
         "sent_type", "sent_length", "sent_unit", "cycle_age", "comment", "comment_cannabis_section",
         "q_padded", "q_null_placeholder", "q_section_variant", "q_qualifier", "q_lookalike", "q_wrong_code",
         "q_charge_from_comment", "q_other_cannabis_in_comment",

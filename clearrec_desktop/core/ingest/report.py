@@ -26,7 +26,7 @@ WARNINGS = {
     "q_date_partial": "partial conviction date (e.g. 19800000): decisions depending on it go to review",
     "q_date_unknown": "missing or unreadable conviction date: decisions depending on it go to review",
     "q_dob_unknown": "missing, partial or unreadable date of birth",
-    "q_dob_after_conviction": "date of birth after the conviction date (impossible): sent to review",
+    "q_dob_after_conviction": "date of birth after the conviction date (impossible): age unknown, rules that use age go to review",
     "q_level_from_toc": "conviction level blank; taken from the type of charge (OFFENSE_TOC)",
     "q_county_variant": "county name in another case or spacing (matched anyway)",
     "q_no_case_number": "conviction without a court case number",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..safety import local_path, resource_path
+from . import code_lists
 
 OUTCOMES = ("dismiss", "reduce", "review", "ineligible", "statutory_remedy")
 RELIEFS = ("misdemeanor", "infraction")
@@ -28,7 +29,8 @@ class Predicate:
     name: str
     args: str            # "" none, "int", "date", "sections", "codes", "list"
     text: str            # plain English, "{}" replaced by the argument
-    evidence: str | None = None   # evidence column the screening fills for it
+    evidence: tuple[str, ...] = ()   # evidence the screening fills for it: rows of other records it used
+    uses: str | None = None          # the fact a shared guard may doubt: "age", "sentence", "disqualifier"
 
 
 # The vocabulary. The screening implements each name (screening.predicate_expr); a test checks
@@ -48,31 +50,47 @@ PREDICATES: dict[str, Predicate] = {p.name: p for p in [
     Predicate("section", "sections", "the section is {} (any subsection)"),
     Predicate("code_section", "codes", "the code section is exactly {}"),
     Predicate("wrong_code_letter", "", "a cannabis section number is recorded under another code (e.g. 11360 PC)"),
-    Predicate("prior_super_strike", "", "the person has a super-strike conviction (PC 667(e)(2)(C)(iv)) before this conviction", "ev_super_strike"),
-    Predicate("prior_pc290", "", "the person has a PC 290 registrable conviction or a PC 290 registration before this conviction", "ev_pc290"),
-    Predicate("prior_pc290_conviction", "", "the person has a PC 290 registrable conviction before this conviction", "ev_pc290"),
-    Predicate("prior_pc290_registration", "", "the person was registered under PC 290 before this conviction", "ev_pc290"),
-    Predicate("disqualifier_date_unknown", "", "a super-strike or PC 290 entry on the record has no usable date, so it may be a prior", "ev_disq_unknown"),
-    Predicate("same_section_priors_at_least", "int", "the person has at least {} earlier convictions of the same section", "ev_same_section"),
-    Predicate("convictions_on_record_at_least", "int", "the record holds at least {} convictions (any offence, any county)"),
-    Predicate("no_conviction_within_years", "int", "the person has no conviction of any kind in the {} years before the evaluation date", "ev_recent"),
+    Predicate("prior_super_strike", "", "the person has a super-strike conviction (PC 667(e)(2)(C)(iv)) before this conviction",
+              ("ev_super_strike",), "disqualifier"),
+    Predicate("prior_pc290", "", "the person has a PC 290 registrable conviction or a PC 290 registration before this conviction",
+              ("ev_pc290_conviction", "ev_pc290_registration"), "disqualifier"),
+    Predicate("prior_pc290_conviction", "", "the person has a PC 290 registrable conviction before this conviction",
+              ("ev_pc290_conviction",), "disqualifier"),
+    Predicate("prior_pc290_registration", "", "the person was registered under PC 290 before this conviction",
+              ("ev_pc290_registration",), "disqualifier"),
+    Predicate("disqualifier_date_unknown", "", "a super-strike or PC 290 entry on the record has no usable date, so it may be a prior",
+              ("ev_disq_unknown",)),
+    Predicate("same_section_priors_at_least", "int", "the person has at least {} earlier convictions of the same section",
+              ("ev_same_section",)),
+    Predicate("convictions_on_record_at_least", "int", "the record holds at least {} convictions (any offense, any county)",
+              ("ev_record",)),
+    Predicate("no_conviction_within_years", "int", "the person has no conviction of any kind in the {} years before the evaluation date",
+              ("ev_recent",)),
     Predicate("conviction_older_than_years", "int", "the conviction is at least {} years before the evaluation date"),
-    Predicate("age_now_at_least", "int", "the person is at least {} years old on the evaluation date"),
-    Predicate("age_at_conviction_under", "int", "the person was under {} at the conviction"),
-    Predicate("age_at_offence_under", "int", "the person was under {} at the offence (arrest date)"),
-    Predicate("age_unknown", "", "the age at the offence cannot be worked out (date of birth or dates unknown)"),
-    Predicate("only_cannabis_convictions", "", "every conviction on the record is HS 11357-11360"),
-    Predicate("sentence_completed", "", "the sentence for this conviction has been completed"),
-    Predicate("still_serving", "", "the person is still serving the sentence for this conviction"),
-    Predicate("sentence_unknown", "", "the sentence for this conviction is not recorded"),
-    Predicate("all_sentences_completed", "", "every sentence on the record has been completed"),
-    Predicate("deceased", "", "the record shows the person is deceased", "ev_deceased"),
+    Predicate("age_now_at_least", "int", "the person is at least {} years old on the evaluation date", (), "age"),
+    Predicate("age_at_conviction_under", "int", "the person was under {} at the conviction", (), "age"),
+    Predicate("age_at_offence_under", "int", "the person was under {} at the offense (arrest date)", (), "age"),
+    Predicate("age_unknown", "", "the age at the offense cannot be worked out (date of birth or dates unknown)"),
+    Predicate("only_cannabis_convictions", "", "every conviction on the record is HS 11357-11360", ("ev_only_cannabis",)),
+    Predicate("sentence_completed", "", "the sentence for this conviction has been completed", (), "sentence"),
+    Predicate("still_serving", "", "the person is still serving the sentence for this conviction", (), "sentence"),
+    Predicate("sentence_unknown", "", "the sentence for this conviction is not recorded or not plausible"),
+    Predicate("all_sentences_completed", "", "every sentence on the record has been completed", ("ev_all_sentences",), "sentence"),
+    Predicate("deceased", "", "the record shows the person is deceased", ("ev_deceased",)),
     Predicate("other_cannabis_in_comment", "", "the comment names a different cannabis section than the charge"),
     Predicate("charge_from_comment", "", "the charge was taken from the comment text"),
-    Predicate("possible_duplicate_person", "", "another DOJ subject id has the same name and date of birth"),
+    Predicate("possible_duplicate_person", "", "another DOJ subject id has the same name and date of birth", ("ev_duplicate",)),
     Predicate("related_charge", "list", "the charge is on the related-charges list {}"),
-    Predicate("cycle_has_cannabis_conviction", "", "the same arrest cycle holds a cannabis conviction", "ev_cycle_cannabis"),
+    Predicate("cycle_has_cannabis_conviction", "", "the same arrest cycle holds a cannabis conviction", ("ev_cycle_cannabis",)),
 ]}
+
+# Conditions that read the super-strike / PC 290 lists: a profile using any of them "looks at
+# disqualifiers", and the shared guard on undated disqualifiers applies to it.
+DISQUALIFIER_CONDITIONS = ("prior_super_strike", "prior_pc290", "prior_pc290_conviction", "prior_pc290_registration",
+                           "disqualifier_date_unknown")
+LEGAL_BASES = ("statute_dismissal", "statute_redesignation", "policy_dismissal", "policy_redesignation")
+# The lists a profile may edit ([lists.NAME] add / remove), besides related-charge lists.
+DISQUALIFIER_LISTS = ("super-strikes", "pc290")
 
 _CALL_RE = re.compile(r"^\s*(not\s+)?([a-z0-9_]+)\s*(?:\((.*)\))?\s*$")
 
@@ -101,6 +119,14 @@ class Rule:
     relief: str | None = None          # for reduce: misdemeanor | infraction (default by level)
     requires_option: str | None = None
     guard: bool = False                # engine-level data-quality guard, applies to every profile
+    legal_basis: str | None = None     # LEGAL_BASES; derived from the remedy table when not given
+
+    def uses(self) -> set[str]:
+        """The facts (age, sentence, disqualifier) the rule depends on."""
+        facts = {PREDICATES[c.name].uses for c in self.when + self.when_any} - {None}
+        if self.outcome == "statutory_remedy":
+            facts.add("age")            # the remedy table turns on the age at the offense
+        return facts
 
     def describe(self) -> str:
         parts = [c.describe() for c in self.when]
@@ -116,6 +142,19 @@ class Rule:
         return f"{head}: {outcome}. {self.reason} [{self.basis}]".replace(". . ", ". ").replace(".  [", ". [")
 
 
+@dataclass(frozen=True)
+class DoubtGuard:
+    """A shared guard that doubts one fact: rules using the fact go to review, others still apply."""
+    id: str
+    fact: str
+    flag: str
+    reason: str
+    basis: str
+
+    def describe(self) -> str:
+        return f"{self.reason} [{self.basis}]"
+
+
 @dataclass
 class Profile:
     id: str
@@ -125,15 +164,34 @@ class Profile:
     source: str
     options: dict = field(default_factory=dict)
     text: str = ""                      # the file as loaded, stored with each run
+    list_edits: dict = field(default_factory=dict)   # list name -> (add, remove) code sections
 
     @property
     def active_rules(self) -> list[Rule]:
         """Guards first, then the profile's rules whose option (if any) is switched on."""
-        own = [r for r in self.rules if not r.requires_option or self.options.get(r.requires_option)]
-        return GUARDS + own
+        return GUARDS + self.own_rules
+
+    @property
+    def own_rules(self) -> list[Rule]:
+        return [r for r in self.rules if not r.requires_option or self.options.get(r.requires_option)]
 
     def screens_related_charges(self) -> bool:
         return any(c.name == "related_charge" for r in self.active_rules for c in r.when + r.when_any)
+
+    def looks_at_disqualifiers(self) -> bool:
+        """Whether any of the profile's own rules reads the super-strike or PC 290 lists."""
+        return any(c.name in DISQUALIFIER_CONDITIONS for r in self.own_rules for c in r.when + r.when_any)
+
+    def lists(self) -> dict[str, "code_lists.SectionList"]:
+        """The code-section lists this profile screens with, after its own edits: the
+        super-strike and PC 290 lists (always; they also drive flags) and its related-charge lists."""
+        names = list(DISQUALIFIER_LISTS) + sorted({a for r in self.active_rules for c in r.when + r.when_any
+                                                   if c.name == "related_charge" for a in c.args})
+        out = {}
+        for name in names:
+            add, remove = self.list_edits.get(name, ((), ()))
+            out[name] = code_lists.load_list(name).edited(add, remove, where=f"{self.source} [lists.{name}]")
+        return out
 
     def explain(self) -> str:
         lines = [f"{self.title}  ({self.id})", self.description.strip(), ""]
@@ -148,8 +206,27 @@ class Profile:
         if off:
             lines += ["", "Switched off (enable the option to use):"]
             lines += [f"     [{r.id}] needs option {r.requires_option}: {r.describe()}" for r in off]
-        lines += ["", "If no rule applies, the conviction goes to attorney review."]
+        lines += ["", "If no rule applies, the conviction goes to attorney review.", "",
+                  "Shared guards (every profile; a doubted fact blocks only the rules that use it):"]
+        used = {f for r in self.own_rules for f in r.uses()}
+        for g in DOUBT_GUARDS.values():
+            if g.fact == "disqualifier":
+                applies = "applies: this profile looks at disqualifiers" if self.looks_at_disqualifiers() else \
+                    "does not apply: this profile has no disqualifier rule (the entries still appear as flags)"
+            else:
+                applies = "used by rule(s) " + ", ".join(r.id for r in self.own_rules if g.fact in r.uses()) \
+                    if g.fact in used else "no rule of this profile uses it"
+            lines.append(f"     [{g.id}] {g.describe()} ({applies})")
+        lines += ["", "Code-section lists (one entry per section and subsection, with its citation;"
+                      " the app's Policy view shows every entry):"]
+        for name, lst in self.lists().items():
+            what = LIST_TITLES.get(name, "related charges")
+            lines.append(f"     {name}: {what}, {len(lst)} entries; read {lst.path}")
         return "\n".join(lines)
+
+
+LIST_TITLES = {"super-strikes": "super strikes (PC 667(e)(2)(C)(iv))",
+               "pc290": "PC 290(c) registrable offenses and registration offenses"}
 
 
 # Data-quality guards that hold for every profile: an unknown date never yields relief,
@@ -166,6 +243,24 @@ GUARDS = [
          "The comment names a different cannabis section than the recorded charge; check which charge was convicted.",
          "HS 11361.8; data quality", when=(Condition("other_cannabis_in_comment"),), guard=True),
 ]
+
+# Guards that doubt one fact (prop64-rules.md, "Guards shared by every profile"). A rule whose
+# other conditions hold but which needs the doubted fact sends the conviction to review with the
+# guard's reason; rules that do not use the fact still apply, and the flag travels with them.
+DOUBT_GUARDS = {g.fact: g for g in [
+    DoubtGuard("guard-age-unknown", "age", "dob_after_conviction",
+               "The date of birth on the record is after a conviction date, so the person's age is unknown "
+               "(the conviction date itself is complete); a rule that depends on age cannot be applied: attorney review.",
+               "HS 11361.8; data quality"),
+    DoubtGuard("guard-sentence-implausible", "sentence", "sentence_implausible",
+               "A recorded sentence is implausible (negative, zero for a term, or longer than 99 years), so when it ends "
+               "is unknown; a rule that depends on the sentence cannot be applied: attorney review.",
+               "HS 11361.8(a)-(b), (e); data quality"),
+    DoubtGuard("guard-disqualifier-undated", "disqualifier", "disqualifier_date_unknown",
+               "A super-strike or PC 290 entry on the record has no usable date, so it may be a prior conviction; "
+               "a felony the profile would otherwise relieve, or a rule on prior disqualifiers, goes to attorney review.",
+               "HS 11358(d)(1), 11359(c)(1), 11360(a)(3)(A); data quality"),
+]}
 
 
 def parse_condition(text: str, where: str) -> Condition:
@@ -220,7 +315,7 @@ def parse_profile(data: dict, source: str, text: str = "") -> Profile:
         if rid in seen:
             raise InputError(f"{rw}: duplicate rule id")
         seen.add(rid)
-        unknown = set(r) - {"id", "when", "when_any", "outcome", "reason", "basis", "relief", "requires_option"}
+        unknown = set(r) - {"id", "when", "when_any", "outcome", "reason", "basis", "relief", "requires_option", "legal_basis"}
         if unknown:
             raise InputError(f"{rw}: unknown key(s) {', '.join(sorted(unknown))}")
         outcome = r.get("outcome")
@@ -231,6 +326,13 @@ def parse_profile(data: dict, source: str, text: str = "") -> Profile:
         relief = r.get("relief")
         if relief is not None and (outcome != "reduce" or relief not in RELIEFS):
             raise InputError(f"{rw}: 'relief' is for reduce rules and must be misdemeanor or infraction")
+        legal_basis = r.get("legal_basis")
+        if legal_basis is not None:
+            kind = {"dismiss": "dismissal", "reduce": "redesignation"}.get(outcome)
+            if legal_basis not in LEGAL_BASES or not kind or not legal_basis.endswith(kind):
+                raise InputError(f"{rw}: 'legal_basis' is for dismiss and reduce rules and must be one of "
+                                 f"{', '.join(b for b in LEGAL_BASES if kind and b.endswith(kind)) or ', '.join(LEGAL_BASES)}, "
+                                 f"not {legal_basis!r}")
         when = r.get("when", [])
         when_any = r.get("when_any", [])
         if isinstance(when, str):
@@ -241,14 +343,38 @@ def parse_profile(data: dict, source: str, text: str = "") -> Profile:
             id=rid, outcome=outcome, reason=r.get("reason", "").strip(), basis=r["basis"].strip(), relief=relief,
             when=tuple(parse_condition(c, rw) for c in when),
             when_any=tuple(parse_condition(c, rw) for c in when_any),
-            requires_option=r.get("requires_option"),
+            requires_option=r.get("requires_option"), legal_basis=legal_basis,
         ))
     options = dict(data.get("options", {}))
     for r in rules:
         if r.requires_option and r.requires_option not in options:
             raise InputError(f"{where}: rule {r.id} requires option {r.requires_option!r}, which [options] does not declare")
-    return Profile(id=str(data["id"]), title=str(data["title"]), description=str(data.get("description", "")),
-                   rules=rules, source=source, options=options, text=text)
+    list_edits = _list_edits(data.get("lists", {}), where)
+    usable = set(DISQUALIFIER_LISTS) | {a for r in rules for c in r.when + r.when_any if c.name == "related_charge" for a in c.args}
+    for name in list_edits:
+        if name not in usable:
+            raise InputError(f"{where}: [lists.{name}] is not a list this profile uses ({', '.join(sorted(usable))})")
+    profile = Profile(id=str(data["id"]), title=str(data["title"]), description=str(data.get("description", "")),
+                      rules=rules, source=source, options=options, text=text, list_edits=list_edits)
+    profile.lists()   # a bad edit or an unknown list fails here, naming the profile
+    return profile
+
+
+def _list_edits(lists, where: str) -> dict:
+    """``[lists.super-strikes] add = ["PC 192(a)"], remove = ["PC 261"]``: edits kept in the
+    profile itself, so a run stores them with the profile text."""
+    if not isinstance(lists, dict):
+        raise InputError(f"{where}: [lists] must be a table of list names")
+    out = {}
+    for name, edit in lists.items():
+        lw = f"{where}: [lists.{name}]"
+        if not isinstance(edit, dict) or set(edit) - {"add", "remove"}:
+            raise InputError(f"{lw}: give 'add' and/or 'remove', each a list of code sections such as \"PC 653f(b)\"")
+        add, remove = edit.get("add", []), edit.get("remove", [])
+        if not all(isinstance(x, list) and all(isinstance(v, str) for v in x) for x in (add, remove)):
+            raise InputError(f"{lw}: 'add' and 'remove' must be lists of code sections such as \"PC 653f(b)\"")
+        out[str(name)] = (tuple(add), tuple(remove))
+    return out
 
 
 def profiles_dir() -> Path:
@@ -326,6 +452,15 @@ def profile_to_toml(profile: Profile, header: str = "") -> str:
         out.append(f"basis = {_toml_str(r.basis)}")
         if r.requires_option:
             out.append(f"requires_option = {_toml_str(r.requires_option)}")
+        if r.legal_basis:
+            out.append(f"legal_basis = {_toml_str(r.legal_basis)}")
+        out.append("")
+    for name, (add, remove) in profile.list_edits.items():
+        out.append(f"[lists.{name}]")
+        if add:
+            out.append("add = [" + ", ".join(_toml_str(a) for a in add) + "]")
+        if remove:
+            out.append("remove = [" + ", ".join(_toml_str(a) for a in remove) + "]")
         out.append("")
     return "\n".join(out)
 
@@ -380,7 +515,7 @@ def bear_profile(options: dict, source: str) -> Profile:
         add("bear-crime-free", [f"no_conviction_within_years({crime_free})"], "dismiss",
             f"No conviction of any kind in the last {crime_free} years.")
     if extra.get("subjectHasOnlyProp64Charges"):
-        add("bear-only-prop64", ["only_cannabis_convictions"], "dismiss", "Every conviction on the record is a Prop 64 offence.")
+        add("bear-only-prop64", ["only_cannabis_convictions"], "dismiss", "Every conviction on the record is a Prop 64 offense.")
     if extra.get("subjectIsDeceased"):
         add("bear-deceased", ["deceased"], "dismiss", "The person is deceased.")
     if reduce:

@@ -1,6 +1,6 @@
 """Aggregates of a screening run (prop64-rules.md, "What a screening run must report").
 
-People figures look at each screened person's whole record (every county, every offence):
+People figures look at each screened person's whole record (every county, every offense):
 after the proposed outcomes, how many have no felony left, no conviction left, or none in the
 last 7 years, and the same if every screened conviction were dismissed. Counts under 11 are
 suppressed in the ``publishable`` part.
@@ -37,7 +37,7 @@ def _counts(frame: pl.DataFrame, col: str) -> dict:
 
 
 def whole_records(rows: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
-    """Every conviction count (any county, any offence) of the people screened."""
+    """Every conviction count (any county, any offense) of the people screened."""
     people = results.select("subject_id").unique()
     return (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
             .select("subject_id", "count_key", "level", "conviction_date", "conviction_date_quality",

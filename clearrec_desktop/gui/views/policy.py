@@ -42,7 +42,7 @@ def profile_html(profile: profiles.Profile) -> str:
     for line in lines[1:]:
         if not line.strip():
             blocks.append([])
-        elif _NUMBERED.match(line) or line.startswith("     ["):  # a rule starts a block
+        elif _NUMBERED.match(line) or line.startswith("     "):  # a rule, guard or list starts a block
             blocks.append([line.strip()])
         else:
             blocks[-1].append(line.strip())
@@ -94,6 +94,32 @@ class PolicyView(QWidget):
         self.rules.setAccessibleName("Profile rules in plain English")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.rules)
+
+        # The code-section lists the profile screens with: every entry with its citation.
+        lists_box = QGroupBox("Code-section lists (super strikes, PC 290, related charges)")
+        ll = QVBoxLayout(lists_box)
+        lrow = QHBoxLayout()
+        self.list_choice = QComboBox()
+        self.list_choice.setAccessibleName("Code-section list to show")
+        self.list_choice.currentIndexChanged.connect(self._show_list)
+        llab = QLabel("&List:")
+        llab.setBuddy(self.list_choice)
+        self.list_source = QLabel()
+        self.list_source.setWordWrap(True)
+        self.list_source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.list_source.setAccessibleName("Where the list is read from")
+        lrow.addWidget(llab)
+        lrow.addWidget(self.list_choice)
+        lrow.addWidget(self.list_source, 1)
+        ll.addLayout(lrow)
+        self.list_model = FrameModel([Column("code_section", "Section", 120), Column("description", "Offense", 360),
+                                      Column("citation", "Why it is listed", 260), Column("conditions", "Conditions", 240)],
+                                     self)
+        self.list_table = QTableView()
+        configure_table(self.list_table, self.list_model, "Entries of the code-section list", sortable=True)
+        ll.addWidget(self.list_table, 1)
+        self._lists: dict = {}
+        split.addWidget(lists_box)
 
         whatif = QGroupBox("What if: compare two profiles on the same records")
         wl = QVBoxLayout(whatif)
@@ -186,6 +212,26 @@ class PolicyView(QWidget):
 
             profile = profile_from_text(run.profile_id, run.profile_text)
         self.rules.setHtml(profile_html(profile) if profile is not None else "<p>No profiles found.</p>")
+        try:
+            self._lists = profile.lists() if profile is not None else {}
+        except InputError as exc:   # a list the profile names is missing or damaged
+            self._lists = {}
+            self.list_source.setText(esc(str(exc)))
+        current = self.list_choice.currentData()
+        self.list_choice.blockSignals(True)
+        self.list_choice.clear()
+        for name, lst in self._lists.items():
+            self.list_choice.addItem(f"{profiles.LIST_TITLES.get(name, name)} ({len(lst)})", name)
+        self.list_choice.blockSignals(False)
+        i = self.list_choice.findData(current)
+        self.list_choice.setCurrentIndex(i if i >= 0 else 0)
+        self._show_list()
+
+    def _show_list(self) -> None:
+        lst = self._lists.get(self.list_choice.currentData())
+        self.list_model.set_frame(lst.frame if lst is not None else None)
+        if lst is not None:
+            self.list_source.setText(f"{len(lst)} entries, read from {esc(lst.path)}")
 
     def rescreen(self) -> Task | None:
         profile = self._profile(self.profile)

@@ -83,7 +83,8 @@ def history_frame(rows: pl.DataFrame, subject_id: str, count_key: str | None,
     this = (pl.col("count_key") == (count_key or "")) & pl.col("court_case_number").eq_missing(court_case)
     sentence = pl.concat_str([pl.col("sent_type"), pl.col("sent_length").cast(pl.String), pl.col("sent_unit")],
                              separator=" ", ignore_nulls=True)
-    return (rows.filter(pl.col("subject_id") == subject_id)
+    # the person's rows, and any row the evidence cites from another subject id (a possible duplicate)
+    return (rows.filter((pl.col("subject_id") == subject_id) | ref.is_in(refs))
             .sort("cycle", "step", "count_key", "source_file", "source_line", nulls_last=True)
             .with_columns(
                 ref.alias("_ref"),

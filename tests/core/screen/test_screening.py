@@ -72,7 +72,7 @@ def test_juvenile_flag_and_age_near_thresholds(tmp_path):
 def test_age_unknown_goes_to_review(tmp_path):
     res, _ = screen(tmp_path, Person("1", dob="").conviction("19900601", "11358 HS"))
     r = one(res)
-    assert r["outcome"] == "review" and "age at the offence is unknown" in r["reasons"]
+    assert r["outcome"] == "review" and "age at the offense is unknown" in r["reasons"]
 
 
 @pytest.mark.parametrize("date_text", ["", "19800000", "198006", "ABCDEFGH"])
@@ -139,7 +139,10 @@ def test_pc290_conviction_is_a_prior(tmp_path):
 
 def test_undated_disqualifier_goes_to_review(tmp_path):
     res, _ = screen(tmp_path, Person("1").conviction("", "187 PC").conviction("19900101", "11359 HS"))
-    assert one(res, code_section="HS 11359")["rules"] == "disqualifier-undated"
+    # Corrected: still review, but decided by the shared guard every profile now has (an entry that
+    # may be a prior super strike can keep the felony, HS 11359(c)(1); prop64-rules.md, shared guards),
+    # which replaced the statutory profile's own rule "disqualifier-undated".
+    assert one(res, code_section="HS 11359")["rules"] == "guard-disqualifier-undated"
 
 
 def test_two_same_section_priors(tmp_path):
