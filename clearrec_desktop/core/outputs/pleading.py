@@ -154,7 +154,6 @@ EX_W, EX_H = landscape(letter)
 EX_X, EX_TOP, EX_BOTTOM = 72.0, EX_H - 66, 72.0
 EX_WIDTH = EX_W - EX_X - 36
 
-_fonts()
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=12, leading=LINE, firstLineIndent=36)
 PLAIN = ParagraphStyle("plain", parent=BODY, firstLineIndent=0)
 HEAD = ParagraphStyle("head", parent=PLAIN, fontName=BOLD, alignment=TA_CENTER)
@@ -258,6 +257,7 @@ class _Doc(BaseDocTemplate):
 
     def __init__(self, buf, *, title: str, author: str, subject: str, audit_head: str | None,
                  first: str = "pleading", banner: str = "", keywords: str = ""):
+        _fonts()  # registered on first use: a missing font file is then a clear error, not an import failure
         super().__init__(buf, pagesize=letter, invariant=1, title=_t(title), author=_t(author),
                          subject=_t(subject), keywords=_t(keywords), creator="ClearRec Desktop",
                          producer="ClearRec Desktop",
