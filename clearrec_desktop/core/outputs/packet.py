@@ -1055,9 +1055,9 @@ class FileNames:
         return name
 
     def case_stem(self, r: dict) -> str:
-        surname = (r["primary_name"] or r["name"]).split(",")[0]
-        stem = f"{slug(r['court_case_number'], 32)}-{slug(surname, 24)}"
-        return self.take(stem, "-motion.pdf", "per-case/")
+        # The court case number only: a file name (and the list of files a run prints) never
+        # carries a person's name; two people in one case number get "-2".
+        return self.take(slug(r["court_case_number"], 40), "-motion.pdf", "per-case/")
 
 
 # --------------------------------------------------------------------------- a whole filing
