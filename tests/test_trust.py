@@ -552,6 +552,8 @@ def test_audit_head_is_printed_on_documents_and_workbooks(tmp_path):
         head = ws.audit_head()
         paths = packet.build_documents(tmp_path / "run", OFFICE, tmp_path / "docs", per_case=True,
                                           decisions=ws.current_decisions(), audit_head=head)
+        paths += packet.build_documents(tmp_path / "run", OFFICE, tmp_path / "bulk",
+                                        decisions=ws.current_decisions(), audit_head=head)
         ws.log_event("document", {"files": len(paths)})
         written = exports.export_from_dir(tmp_path / "run", xlsx=tmp_path / "review.xlsx",
                                           impact_report=tmp_path / "impact.pdf",
@@ -562,8 +564,9 @@ def test_audit_head_is_printed_on_documents_and_workbooks(tmp_path):
         assert ws.verify_audit()[0]
 
     pdfs = [p for p in paths if p.suffix == ".pdf"]
-    assert {p.name for p in pdfs} >= {"motion-packet.pdf", "challenge-notice.pdf", "per-case-motions.pdf",
-                                      "cover-report.pdf"}
+    assert {p.name for p in pdfs} >= {"motion-packet-lodged-under-seal.pdf", "motion-packet-public-redacted.pdf",
+                                      "challenge-notice-lodged-under-seal.pdf", "cover-report.pdf"}
+    assert any(p.name.endswith("-order.pdf") for p in pdfs) and any(p.name.endswith("-motion.pdf") for p in pdfs)
     for pdf in pdfs:
         pages = _pdf_text(pdf)
         assert head in pages[-1], f"{pdf.name}: no audit head on its last page"
