@@ -14,10 +14,14 @@ and the column only.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import hashlib
+import hmac
 import math
 import re
+import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -423,6 +427,27 @@ def _county(text: str | None) -> str | None:
     return up or None
 
 
+# People known only by name and date of birth get an id keyed with a secret, never a plain
+# hash of the two (which anyone could recompute by guessing a name and a date): the workspace's
+# own secret when the import is for a workspace (``person_ids_keyed``), so re-imports keep
+# their ids; otherwise a secret made for this run of the program, so one run's ids agree
+# across its files and mean nothing outside it.
+_PROCESS_PERSON_KEY = secrets.token_bytes(32)
+_person_key_var: contextvars.ContextVar[bytes | None] = contextvars.ContextVar("clearrec_person_key", default=None)
+
+
+@contextmanager
+def person_ids_keyed(key: bytes | str | None):
+    """Key the name + date-of-birth ids of the imports run inside this block (this thread)."""
+    if isinstance(key, str):
+        key = bytes.fromhex(key) if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", key) else key.encode("utf-8")
+    token = _person_key_var.set(key or None)
+    try:
+        yield
+    finally:
+        _person_key_var.reset(token)
+
+
 def person_key(name: str, dob: str) -> str | None:
     """A stable id from name (its letters) and date of birth (as imported, normally YYYYMMDD);
     the N prefix keeps it apart from DOJ subject ids."""
@@ -435,7 +460,8 @@ def person_key(name: str, dob: str) -> str | None:
 def _hash_key(key: str | None) -> str | None:
     if key is None:
         return None
-    return "N" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:15].upper()
+    secret = _person_key_var.get() or _PROCESS_PERSON_KEY
+    return "N" + hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()[:15].upper()
 
 
 def _map_unique(df: pl.DataFrame, keys: list[str], fn, outs: list[str]) -> pl.DataFrame:
@@ -513,7 +539,7 @@ def _doj_shaped(table: _Table, m: Mapping, *, spreadsheet: bool, file_name: str)
         df = df.with_columns(pl.lit("CONVICTED").alias("_disp"))
         notes.append("no disposition column is mapped: every row is treated as a conviction")
     df = _map_unique(df, ["sentence"], parse_sentence, ["_sent_len", "_sent_unit", "_sent_loc"])
-    # name + DOB -> an id, hashed with hashlib: polars' hash may change between versions
+    # name + DOB -> a keyed id (see _hash_key), with hashlib: polars' hash may change between versions
     letters = pl.col("name").str.to_uppercase().str.replace_all("[^A-Z]", "")
     df = df.with_columns(pl.when(letters != "").then(pl.concat_str([letters, pl.lit("|"), pl.col("_dob").str.to_uppercase()]))
                          .alias("_nk"))
