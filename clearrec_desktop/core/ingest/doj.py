@@ -349,6 +349,10 @@ def _diagnose(bad: pl.DataFrame, text: dict[int, str], name: str) -> tuple[list[
             reason = "stray or unbalanced double quote (bad quoting)"
         else:
             reason = f"has {n_fields} fields, expected {N_COLUMNS}"
+            if "\r" in line.rstrip("\r"):  # records run together at a lone carriage return (issue 13.11)
+                reason = (f"holds {line.rstrip(chr(13)).count(chr(13)) + 1} records run together: a carriage return "
+                          f"inside the line is taken for a line end by some programs and not by others ({n_fields} "
+                          f"fields, expected {N_COLUMNS}); save the extract again with Windows or Unix line ends")
         rejected.append(Rejected(name, line_no, reason))
         i += 1
     return rejected, rescued, blank
