@@ -45,9 +45,22 @@ from .report import FileReport
 from .spreadsheets import (
     MAX_CSV_BYTES,
     MAX_SPREADSHEET_BYTES,
+    MAX_WORKBOOK_MEMORY,
     SPREADSHEET_SUFFIXES,
     _load_sheet,
 )
+from .spreadsheets import workbook_memory as _workbook_memory
+
+
+def workbook_memory(path: Path, mapping=None) -> int | None:
+    """The estimated memory of importing a workbook (``spreadsheets.SheetCost``), or None."""
+    try:
+        m = load_mapping(mapping) if mapping is not None else None
+    except Exception:
+        m = None
+    estimate = _workbook_memory(Path(path), m)
+    # Above the per-workbook bound the read refuses it with the reason (a crafted workbook).
+    return None if estimate is None else min(estimate, MAX_WORKBOOK_MEMORY)
 
 _MAX_QUOTED_SPAN = 50                 # physical lines one quoted field may run over
 _CSV_BATCH_ROWS = 50_000
@@ -257,7 +270,8 @@ def _read_csv(path: Path, mapping: Mapping, cancel) -> _Table:
     return _Table(frame, len(lines), blank, rejected, notes)
 
 def _read_spreadsheet(path: Path, mapping: Mapping, cancel) -> _Table:
-    frame, first, h, notes = _load_sheet(path, mapping)
+    formulas: list[tuple[int, int, str]] = []
+    frame, first, h, notes = _load_sheet(path, mapping, formulas=formulas)
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     header = [("" if v is None else str(v)) for v in frame.drop("_blank").row(h)]
@@ -268,7 +282,31 @@ def _read_spreadsheet(path: Path, mapping: Mapping, cancel) -> _Table:
         *[pl.col(frame.columns[i]).alias(f) for f, i in cols.items()],
         (pl.col("_i").cast(pl.Int64) + (first + h + 1)).alias("source_line"),
     )
-    return _Table(out, first + frame.height - 1, n_blank, [], notes)
+    rejected: list[dict] = []
+    if formulas:
+        # A formula without a saved value reads as an empty cell: a name or a date would vanish
+        # without a word. Such a row is kept out of the import until the workbook is saved by a
+        # spreadsheet program (which stores the values); elsewhere it is only noted.
+        mapped = set(cols.values())
+        bad: dict[int, list[str]] = {}
+        elsewhere = 0
+        for row_no, col_index, ref in formulas:
+            if row_no > first + h and col_index in mapped:
+                bad.setdefault(row_no, []).append(ref)
+            else:
+                elsewhere += 1
+        for row_no in sorted(bad):
+            rejected.append({"file": path.name, "line": row_no, "reason":
+                             f"cell {', '.join(bad[row_no][:3])} holds a formula with no saved value (the workbook "
+                             "was not calculated and saved by a spreadsheet program); open it in Excel or LibreOffice, "
+                             "save it, and import it again"})
+        if bad:
+            out = out.filter(~pl.col("source_line").is_in(list(bad)))
+            notes.append(f"{len(bad):,} row(s) left out until fixed: a mapped cell holds a formula with no saved value "
+                         "(open the workbook in a spreadsheet program, save it, and import it again)")
+        if elsewhere:
+            notes.append(f"{elsewhere:,} cell(s) outside the mapped columns hold a formula with no saved value (ignored)")
+    return _Table(out, first + frame.height - 1, n_blank, rejected, notes)
 
 
 # --- values ------------------------------------------------------------------------------------

@@ -66,7 +66,9 @@ def _gb(n: float) -> str:
 def memory_needed(path: Path, size: int, mapping=None) -> int:
     """About how much memory importing this file takes at its peak (reads at most its first 64 KB)."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-        return min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
+        # from the sheet's cells and text (issue 13.10), else from the packed size
+        estimate = county_files.workbook_memory(path, mapping)
+        return estimate if estimate is not None else min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
     if mapping is not None and size and not is_doj_extract(path):
         return size * MEMORY_PER_CSV_BYTE
     return int(size * MEMORY_PER_FILE_BYTE)
