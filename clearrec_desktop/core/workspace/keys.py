@@ -98,6 +98,11 @@ def opaque_ref(id_key: str, kind: str, value: str) -> str:
     return digest[:_REF_HEX]
 
 
+def derived_key(id_key: str, purpose: str) -> str:
+    """A 256-bit key for one purpose, derived from the workspace's secret (hex)."""
+    return hmac.new(bytes.fromhex(id_key), purpose.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def check_new_passphrase(passphrase: Any, *, context: tuple[str, ...] = ()) -> str:
     problem = passphrase_problem(passphrase, context=context)
     if problem:

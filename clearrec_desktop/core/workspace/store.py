@@ -50,7 +50,7 @@ from ..safety import local_path
 from . import fileops
 from .audit import _canonical_json, _check_detail_keys, audit_entry_hash
 from .decisions import DecisionLog
-from .keys import check_new_passphrase, new_id_key, opaque_ref, passphrase_candidates
+from .keys import check_new_passphrase, derived_key, new_id_key, opaque_ref, passphrase_candidates
 from .schema import (
     _ACTION_RE,
     _CHUNK_BYTES,
@@ -426,6 +426,13 @@ class Workspace(DecisionLog):
             if self._id_key is None:
                 raise WorkspaceReadOnly(f"{self._path.name}: open the workspace for writing once to give it its keys")
         return opaque_ref(self._id_key, kind, str(value))
+
+    def person_id_key(self) -> str | None:
+        """The secret that keys name + date-of-birth person ids of imports into this workspace
+        (``county_files.person_ids_keyed``): derived from the workspace's own secret."""
+        with self._lock:
+            key = self._id_key or self._meta("id_key")
+        return None if key is None else derived_key(key, "person ids")
 
     def conviction_refs(self) -> dict[str, str]:
         """Opaque id -> conviction id, for every conviction a decision or note names (the
