@@ -235,7 +235,7 @@ def cmd_workspace_backup(a) -> int:
 
 
 def cmd_workspace_restore(a) -> int:
-    from .core.workspace.backup import restore_workspace
+    from .core.workspace.store import restore_workspace
 
     passphrase = _passphrase("Passphrase of the backup: ")
     restored, aside = restore_workspace(Path(a.backup), Path(a.workspace), passphrase, progress=_progress(a.verbose))

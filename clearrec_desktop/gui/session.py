@@ -37,8 +37,7 @@ from ..core.workspace.schema import (
     requires_reason,
 )
 from ..core.workspace import keys as workspace_keys
-from ..core.workspace.backup import restore_workspace
-from ..core.workspace.store import Workspace
+from ..core.workspace.store import Workspace, restore_workspace
 from . import pdfview
 from .workers import Task, TaskRunner
 

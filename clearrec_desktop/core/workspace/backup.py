@@ -6,9 +6,9 @@ under a temporary name beside the destination, checked, given a session token of
 log left by the original can never be applied to it, see fileops) and only then renamed into
 place. The source's audit trail records the backup and the head it copied.
 
-Restore copies a backup over a workspace the same way. The file it replaces is never deleted:
-it is renamed ``NAME.replaced-YYYYMMDD-HHMMSS.clearrec`` together with its log, and the
-restored workspace's trail records the restore.
+Restore (``store.restore_workspace``) copies a backup over a workspace the same way. The file
+it replaces is never deleted: it is renamed ``NAME.replaced-YYYYMMDD-HHMMSS.clearrec`` together
+with its log, and the restored workspace's trail records the restore.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,7 +30,7 @@ log = logging.getLogger(__name__.replace(".backup", ".store"))
 _PAGES_PER_STEP = 1024  # 4 MB a step: progress and cancel between steps
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     if os.name == "nt":
         return
     try:
@@ -55,7 +54,7 @@ def _check_destination(dest: Path, what: str, overwrite: bool) -> None:
         raise InputError(f"{dest}: already exists; choose another name for the {what}")
 
 
-def _copy(src_conn: Any, tmp: Path, key: str, progress, cancel, what: str) -> str:
+def copy_into(src_conn: Any, tmp: Path, key: str, progress, cancel, what: str) -> str:
     """Copy src into a new file ``tmp`` keyed with ``key``; returns the copy's audit head."""
     dst = sqlcipher.connect(str(tmp), isolation_level=None, check_same_thread=False)
     try:
@@ -86,16 +85,16 @@ def _copy(src_conn: Any, tmp: Path, key: str, progress, cancel, what: str) -> st
         dst.close()
 
 
-def _temp_beside(dest: Path, kind: str) -> Path:
+def temp_beside(dest: Path, kind: str) -> Path:
     return dest.with_name(f".{dest.name}.{kind}-{secrets.token_hex(4)}")
 
 
-def _cleanup(tmp: Path) -> None:
+def cleanup(tmp: Path) -> None:
     for p in (tmp, fileops.wal_path(tmp), fileops.shm_path(tmp), Path(f"{tmp}-journal")):
         p.unlink(missing_ok=True)
 
 
-def _disk_error(exc: BaseException, dest: Path, what: str) -> InputError | None:
+def disk_error(exc: BaseException, dest: Path, what: str) -> InputError | None:
     if isinstance(exc, OSError) or fileops.is_full(exc) or "disk I/O" in str(exc):
         reason = "the disk is full" if fileops.is_full(exc) or getattr(exc, "errno", None) == 28 else \
             "the disk refused the write"
@@ -109,18 +108,18 @@ def backup_workspace(ws, dest: str | Path, *, progress: Callable[[float, str], N
     if target == ws.path or target in (fileops.wal_path(ws.path), fileops.shm_path(ws.path)):
         raise InputError(f"{target.name}: a backup must be another file than the workspace itself")
     _check_destination(target, "backup", overwrite)
-    tmp = _temp_beside(target, "backup")
+    tmp = temp_beside(target, "backup")
     try:
         with ws._lock:
             head = ws.audit_head()
-            copied = _copy(ws._db(), tmp, ws._key_form, progress, cancel, "Backing up")
+            copied = copy_into(ws._db(), tmp, ws._key_form, progress, cancel, "Backing up")
         if copied != head:
             raise InputError(f"{target.name}: the copy does not end at the workspace's audit head; nothing was replaced")
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException as exc:
-        _cleanup(tmp)
-        mapped = _disk_error(exc, target, "backup")
+        cleanup(tmp)
+        mapped = disk_error(exc, target, "backup")
         if mapped is not None:
             raise mapped from None
         raise
@@ -133,72 +132,7 @@ def backup_workspace(ws, dest: str | Path, *, progress: Callable[[float, str], N
     return target
 
 
-def restore_workspace(backup: str | Path, workspace: str | Path, passphrase: str, *,
-                      progress: Callable[[float, str], None] | None = None, cancel=None,
-                      clock: Callable[[], datetime] | None = None) -> tuple[Path, Path | None]:
-    """Put ``backup`` in place of ``workspace`` (which may not exist yet). Returns the restored
-    path and where the replaced file was kept (None when there was none)."""
-    from .store import Workspace
-
-    source = local_path(backup, must_exist=True, what="backup")
-    target = local_path(workspace, must_exist=False, what="workspace")
-    if source == target:
-        raise InputError(f"{target.name}: the backup and the workspace to restore are the same file")
-    if target.is_dir():
-        raise InputError(f"{target}: is a folder; give the workspace file to restore")
-    if not target.parent.is_dir():
-        raise InputError(f"{target.parent}: no such folder for the workspace")
-    if target.exists() and fileops.wal_path(target).exists():
-        _refuse_if_open(target, passphrase)
-    now = (clock or (lambda: datetime.now(timezone.utc)))()
-    tmp = _temp_beside(target, "restore")
-    with Workspace.open(source, passphrase, read_only=True) as src:
-        ok, _, message = src.verify_audit()
-        if not ok:
-            raise InputError(f"{source.name}: the backup does not verify ({message}); nothing was replaced")
-        try:
-            head = _copy(src._db(), tmp, src._key_form, progress, cancel, "Restoring")
-        except BaseException as exc:
-            _cleanup(tmp)
-            mapped = _disk_error(exc, target, "restored workspace")
-            if mapped is not None:
-                raise mapped from None
-            raise
-    aside = None
-    try:
-        if target.exists():
-            stamp = now.strftime("%Y%m%d-%H%M%S")
-            aside = target.with_name(f"{target.stem}.replaced-{stamp}{target.suffix}")
-            n = 1
-            while aside.exists():
-                n += 1
-                aside = target.with_name(f"{target.stem}.replaced-{stamp}-{n}{target.suffix}")
-            os.replace(target, aside)
-            # Its log goes with it (renamed alike, it still belongs to it and opens with it).
-            for old, new in ((fileops.wal_path(target), fileops.wal_path(aside)),
-                             (fileops.shm_path(target), fileops.shm_path(aside))):
-                if old.exists():
-                    os.replace(old, new)
-        else:
-            for stray in (fileops.wal_path(target), fileops.shm_path(target)):
-                if stray.exists():  # a log without its file: never applied to the restored one
-                    os.replace(stray, stray.with_name(f"{stray.name}.set-aside-{now.strftime('%Y%m%d-%H%M%S')}"))
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    except BaseException:
-        _cleanup(tmp)
-        raise
-    with Workspace.open(target, passphrase) as restored:
-        with restored._write():
-            restored._append_audit("restored", {"from": source.name, "head": head,
-                                                "replaced": aside.name if aside else None})
-    if progress is not None:
-        progress(1.0, "Restored")
-    log.info("restored workspace %s from a backup", target.name)
-    return target, aside
-
-
-def _refuse_if_open(target: Path, passphrase: str) -> None:
+def refuse_if_open(target: Path, passphrase: str) -> None:
     """A workspace in use always has its log beside it: if it is locked, refuse."""
     from .keys import passphrase_candidates
 

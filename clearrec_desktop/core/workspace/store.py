@@ -33,6 +33,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import secrets
 import threading
 import uuid
@@ -47,6 +48,7 @@ from sqlcipher3 import dbapi2 as sqlcipher
 
 from ..errors import InputError
 from ..safety import local_path
+from . import backup as backups
 from . import fileops
 from .audit import _canonical_json, _check_detail_keys, audit_entry_hash
 from .decisions import DecisionLog
@@ -931,9 +933,7 @@ class Workspace(DecisionLog):
                cancel=None, overwrite: bool = False) -> Path:
         """A complete, consistent copy of this workspace at ``dest`` while it stays open (SQLite's
         online backup). Written beside ``dest`` under a temporary name, checked, then renamed."""
-        from .backup import backup_workspace
-
-        return backup_workspace(self, dest, progress=progress, cancel=cancel, overwrite=overwrite)
+        return backups.backup_workspace(self, dest, progress=progress, cancel=cancel, overwrite=overwrite)
 
 
 def _configure(conn: Any) -> None:
@@ -954,3 +954,66 @@ def verify_workspace_audit(path: str | Path, passphrase: str) -> tuple[bool, int
     """
     with Workspace.open(path, passphrase, read_only=True) as ws:
         return ws.verify_audit()
+
+
+def restore_workspace(backup: str | Path, workspace: str | Path, passphrase: str, *,
+                      progress: Callable[[float, str], None] | None = None, cancel=None,
+                      clock: Callable[[], datetime] | None = None) -> tuple[Path, Path | None]:
+    """Put ``backup`` in place of ``workspace`` (which may not exist yet). Returns the restored
+    path and where the replaced file was kept (None when there was none)."""
+    source = local_path(backup, must_exist=True, what="backup")
+    target = local_path(workspace, must_exist=False, what="workspace")
+    if source == target:
+        raise InputError(f"{target.name}: the backup and the workspace to restore are the same file")
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; give the workspace file to restore")
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent}: no such folder for the workspace")
+    if target.exists() and fileops.wal_path(target).exists():
+        backups.refuse_if_open(target, passphrase)
+    now = (clock or (lambda: datetime.now(timezone.utc)))()
+    tmp = backups.temp_beside(target, "restore")
+    with Workspace.open(source, passphrase, read_only=True) as src:
+        ok, _, message = src.verify_audit()
+        if not ok:
+            raise InputError(f"{source.name}: the backup does not verify ({message}); nothing was replaced")
+        try:
+            head = backups.copy_into(src._db(), tmp, src._key_form, progress, cancel, "Restoring")
+        except BaseException as exc:
+            backups.cleanup(tmp)
+            mapped = backups.disk_error(exc, target, "restored workspace")
+            if mapped is not None:
+                raise mapped from None
+            raise
+    aside = None
+    try:
+        if target.exists():
+            stamp = now.strftime("%Y%m%d-%H%M%S")
+            aside = target.with_name(f"{target.stem}.replaced-{stamp}{target.suffix}")
+            n = 1
+            while aside.exists():
+                n += 1
+                aside = target.with_name(f"{target.stem}.replaced-{stamp}-{n}{target.suffix}")
+            os.replace(target, aside)
+            # Its log goes with it (renamed alike, it still belongs to it and opens with it).
+            for old, new in ((fileops.wal_path(target), fileops.wal_path(aside)),
+                             (fileops.shm_path(target), fileops.shm_path(aside))):
+                if old.exists():
+                    os.replace(old, new)
+        else:
+            for stray in (fileops.wal_path(target), fileops.shm_path(target)):
+                if stray.exists():  # a log without its file: never applied to the restored one
+                    os.replace(stray, stray.with_name(f"{stray.name}.set-aside-{now.strftime('%Y%m%d-%H%M%S')}"))
+        os.replace(tmp, target)
+        backups.fsync_dir(target.parent)
+    except BaseException:
+        backups.cleanup(tmp)
+        raise
+    with Workspace.open(target, passphrase) as restored:
+        with restored._write():
+            restored._append_audit("restored", {"from": source.name, "head": head,
+                                                "replaced": aside.name if aside else None})
+    if progress is not None:
+        progress(1.0, "Restored")
+    log.info("restored workspace %s from a backup", target.name)
+    return target, aside

@@ -72,7 +72,7 @@ def populated(tmp_path: Path) -> Path:
 
 
 def _restore(*args, **kwargs):
-    from clearrec_desktop.core.workspace.backup import restore_workspace
+    from clearrec_desktop.core.workspace.store import restore_workspace
 
     return restore_workspace(*args, **kwargs)
 
