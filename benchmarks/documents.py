@@ -1,5 +1,6 @@
-"""Time the court documents on large filings: a 10,000-row exhibit packet (target < 10 s)
-and 1,000 per-case motions (target < 30 s). Prints figures; asserts nothing.
+"""Time the court documents on large filings, with the fonts embedded: a 10,000-row exhibit
+packet (target < 10 s, each version) and 1,000 per-case filings - a motion and an order as PDF
+and the order as .docx for each case (target < 30 s). Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/documents.py [rows] [cases]
 """
@@ -56,11 +57,12 @@ def synthetic_results(rows: int, seed: int = 1) -> pl.DataFrame:
                     "code_section": code, "code_section_original": original, "qualifier": "", "level": level,
                     "age_at_offence": "30", "age_at_conviction": "30", "sentence_end": "",
                     "outcome": outcome, "relief": relief,
+                    "relief_basis": {"dismiss": "statute_dismissal", "reduce": "statute_redesignation"}.get(outcome, ""),
                     "relief_track": "petition" if rnd.random() < 0.1 else "application",
                     "reasons": f"Remedy table [{cites.split(' | ')[0]}]", "rules": "remedy", "citations": cites,
                     "evidence": "extract.dat:2", "flags": "",
                 })
-    return pl.DataFrame(out, schema={c: pl.String for c in filing.RESULTS_COLUMNS})
+    return pl.DataFrame(out, schema={c: pl.String for c in (*filing.RESULTS_COLUMNS, "relief_basis")})
 
 
 def main() -> None:
@@ -69,29 +71,39 @@ def main() -> None:
     office = filing.Office(district_attorney="Jane Q. Prosecutor", state_bar_number="123456",
                       office="Office of the District Attorney", address="901 G Street\nSacramento, CA 95814",
                       phone="(916) 555-0100", email="relief@da.example.gov",
-                      court="Superior Court of the State of California", county="SACRAMENTO")
+                      court="Superior Court of the State of California", county="SACRAMENTO",
+                      deputy="John R. Deputy", deputy_state_bar_number="234567")
 
     results = synthetic_results(rows)
+    options = filing.FilingOptions(posture="doj_list", doj_list_received=date(2019, 6, 28),
+                                   filing_date=date(2026, 11, 2), challenge_ineligible=True)
     t0 = time.perf_counter()
-    selection = filing.select_for_filing(results)
+    selection = outputs_packet.hold_unprintable(filing.select_for_filing(results, options=options))
     t1 = time.perf_counter()
-    packet = outputs_packet.build_packet(selection, office, as_of=date(2026, 11, 1),
-                            source_description=["File extract.dat (synthetic)"], audit_head="0" * 64)
-    t2 = time.perf_counter()
-    print(f"select_for_filing, {rows:,} rows: {t1 - t0:.2f} s")
-    print(f"bulk packet, {selection.granted.height:,} rows in Exhibit A + {selection.challenged.height:,} in "
-          f"Exhibit B: {t2 - t1:.2f} s ({len(packet) / 1e6:.1f} MB)  [target < 10 s]")
+    print(f"select_for_filing + printable check, {rows:,} rows: {t1 - t0:.2f} s")
+    for version in ("sealed", "public"):
+        for compact in (False, True):
+            sel = selection if not compact else filing.Selection(
+                selection.granted, selection.challenged, selection.left_out, selection.total,
+                options=filing.FilingOptions(posture="doj_list", doj_list_received=date(2019, 6, 28), compact=True))
+            t = time.perf_counter()
+            packet = outputs_packet.build_packet(sel, office, as_of=date(2026, 11, 1), version=version,
+                                                 source_description=["File extract.dat (synthetic)"], audit_head="0" * 64)
+            print(f"bulk packet ({version}, {'9 pt' if compact else '12 pt'}), {sel.granted.height:,} rows in "
+                  f"Exhibit A + {sel.challenged.height:,} in Exhibit B: {time.perf_counter() - t:.2f} s "
+                  f"({len(packet) / 1e6:.1f} MB)  [target < 10 s]")
 
-    # Per-case: the first `cases` court cases of a fresh selection.
+    # Per-case: the first `cases` court cases of the selection.
     granted = selection.granted
     keys = granted.select("courthouse", "court_case_number", "subject_id").unique(maintain_order=True).head(cases)
     few = filing.Selection(granted.join(keys, on=["courthouse", "court_case_number", "subject_id"], how="semi"),
-                      selection.challenged.head(0), selection.left_out.head(0))
+                           selection.challenged.head(0), selection.left_out.head(0), options=options)
     t3 = time.perf_counter()
     per_case = outputs_packet.build_per_case(few, office)
     t4 = time.perf_counter()
-    print(f"per-case motions, {keys.height:,} court cases: {t4 - t3:.2f} s ({len(per_case) / 1e6:.1f} MB)  "
-          f"[target < 30 s]")
+    size = sum(len(d) for _, d in per_case)
+    print(f"per-case filings, {keys.height:,} court cases ({len(per_case):,} files: motion + order PDF + order "
+          f".docx each): {t4 - t3:.2f} s ({size / 1e6:.1f} MB)  [target < 30 s]")
 
     with tempfile.TemporaryDirectory() as tmp:  # synthetic rows only
         t5 = time.perf_counter()

@@ -45,7 +45,8 @@ def cmd_screen(a) -> int:
         if a.verbose:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-    run = pipeline.run_screen(a.files, county=a.county, as_of=a.as_of, profile=profile, mapping=mapping, progress=progress)
+    run = pipeline.run_screen(a.files, county=a.county, as_of=a.as_of, profile=profile, mapping=mapping, progress=progress,
+                              keep_rows=False)
     out = Path(a.out)
     pipeline.write_outputs(run, out)
     s = run.summary
@@ -149,11 +150,17 @@ def cmd_reconcile(a) -> int:
 
 
 def cmd_documents(a) -> int:
-    from .core.outputs import packet
+    from .core.outputs import filing, packet
 
-    paths = packet.build_documents(Path(a.screen_out), Path(a.office), Path(a.out),
-                                      per_case=a.per_case, by_courthouse=a.by_courthouse)
-    for p in paths:
+    options = filing.FilingOptions(
+        posture=a.posture.replace("-", "_"), doj_list_received=a.doj_list_received, petition_filed=a.petition_filed,
+        petition_cases=tuple(a.petition_case or ()), include=a.include, challenge_ineligible=a.challenge_ineligible,
+        include_juvenile=a.include_juvenile, compact=a.compact, filing_date=a.filing_date or date.today(),
+        versions=tuple(a.version or ("sealed", "public")))
+    paths = packet.build_documents(Path(a.screen_out), Path(a.office), Path(a.out), per_case=a.per_case,
+                                   by_courthouse=a.by_courthouse, decisions=a.decisions and Path(a.decisions),
+                                   corrections=a.corrections and Path(a.corrections), options=options)
+    for p in paths:  # every file written, one per line
         print(p)
     return 0
 
@@ -310,7 +317,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("screen_out", metavar="SCREEN_OUT_DIR")
     s.add_argument("--office", required=True, help="office details (TOML)")
     s.add_argument("--out", required=True)
-    s.add_argument("--per-case", action="store_true")
+    s.add_argument("--posture", choices=["doj-list", "supplemental", "petition"], default="supplemental",
+                   help="response to DOJ's HS 11361.9 list, supplemental motion for convictions the list missed, or "
+                        "response to an individual petition / application (default: supplemental)")
+    s.add_argument("--doj-list-received", type=_date, metavar="YYYY-MM-DD", help="date DOJ's list was received (doj-list)")
+    s.add_argument("--petition-filed", type=_date, metavar="YYYY-MM-DD", help="date the petition was filed (petition)")
+    s.add_argument("--petition-case", action="append", metavar="CASE", help="court case number the petition names")
+    s.add_argument("--filing-date", type=_date, metavar="YYYY-MM-DD", help="date of the papers (default: today)")
+    s.add_argument("--include", choices=["undecided", "decided"], default="undecided",
+                   help="undecided: proposals no attorney has overridden go in; decided: only accepted or decided")
+    s.add_argument("--challenge-ineligible", action="store_true",
+                   help="the office challenges every conviction its criteria find ineligible")
+    s.add_argument("--include-juvenile", action="store_true", help="include offenses committed under 18 (WIC 602)")
+    s.add_argument("--compact", action="store_true", help="9-pt exhibits (default: 12 pt, CRC 2.104)")
+    s.add_argument("--version", action="append", choices=["sealed", "public"],
+                   help="packet version(s) to build (default: both)")
+    s.add_argument("--decisions", help="attorney decisions (CSV: conviction_id, decision, ground, reason, relief_basis)")
+    s.add_argument("--corrections", help="corrections of the record (CSV: conviction_id, field, value, source)")
+    s.add_argument("--per-case", action="store_true", help="one motion, one order (PDF and .docx) per court case")
     s.add_argument("--by-courthouse", action="store_true")
     s.set_defaults(func=cmd_documents)
 

@@ -18,20 +18,23 @@ from .errors import Cancelled, InputError
 from .ingest import importer
 from .ingest.normalise import normalise_county
 from .ingest.report import ImportReport, note_formula_like
+from .ingest.rowstore import RowStore
 from .screen import profiles, screening, summary
+from .screen.facts import ScreenFacts
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ScreenRun:
-    rows: pl.DataFrame
+    rows: RowStore | pl.DataFrame | None   # the imported rows (None: not kept, as `clearrec screen` runs)
     results: pl.DataFrame
     report: ImportReport
     summary: dict
     profile: profiles.Profile
     county: str
     as_of: date
+    facts: ScreenFacts | None = None       # what screening read: re-screening reuses it
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -57,36 +60,70 @@ def check_county(county: str, report: ImportReport) -> str:
 
 
 def import_only(files, *, mapping=None, progress=_noop, cancel=None):
+    """Import into one frame of rows (small files and tests; see ``read_for_screening``)."""
     return importer.import_files(files, mapping=mapping, cancel=cancel, progress=progress)
 
 
-def screen_rows(rows: pl.DataFrame, report: ImportReport, *, county: str, as_of: date,
-                profile: profiles.Profile, progress=_noop, cancel=None) -> ScreenRun:
-    """Screen already imported rows (the GUI re-screens with another profile or date this way)."""
+def read_for_screening(files, *, mapping=None, progress=_noop, cancel=None,
+                       keep_rows: bool = True) -> tuple[RowStore | None, ImportReport, ScreenFacts]:
+    """Read the files once: the rows as compressed row groups (unless ``keep_rows`` is false),
+    the import report, and the facts screening reads, gathered block by block."""
+    builder = screening.new_facts()
+    imported = importer.import_stream(files, mapping=mapping, cancel=cancel, progress=progress,
+                                      on_block=builder.add, keep_rows=keep_rows, count_convictions=False)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+    facts = builder.finish(imported.duplicate_subjects, imported.duplicate_people)
+    imported.report.counties = dict(facts.counties)  # counted once, on the conviction counts
+    return imported.rows, imported.report, facts
+
+
+def facts_of(rows: RowStore | pl.DataFrame) -> ScreenFacts:
+    """The screening facts of rows already imported (a frame, or the row groups of a workspace)."""
+    if isinstance(rows, pl.DataFrame):
+        return screening.facts_from_rows(rows)
+    builder = screening.new_facts()
+    for group in rows.groups():
+        builder.add(group)
+    return builder.finish()
+
+
+def screen_rows(rows: RowStore | pl.DataFrame | None, report: ImportReport, *, county: str, as_of: date,
+                profile: profiles.Profile, progress=_noop, cancel=None, facts: ScreenFacts | None = None,
+                once: bool = False) -> ScreenRun:
+    """Screen already imported rows (the GUI re-screens with another profile or date this way):
+    from ``facts`` when given, so nothing is read again. ``once``: the facts will not be screened
+    again (the command line), so their conviction counts are let go before the summary."""
     key = check_county(county, report)
+    if facts is None:
+        facts = facts_of(rows)
     progress(0.6, "Screening convictions")
-    results = screening.screen(rows, county=key, as_of=as_of, profile=profile, cancel=cancel)
+    results = screening.screen(facts, county=key, as_of=as_of, profile=profile, cancel=cancel)
     note_formula_like(results, report)
+    if once:
+        facts.release_convictions()
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     progress(0.9, "Summarising")
     inputs = [{"file": f.file, "path": f.path, "sha256": f.sha256, "size": f.size, "lines_read": f.lines_read,
                "rows_imported": f.rows_imported, "lines_rejected": len(f.rejected)} for f in report.files]
-    summ = summary.summarise(rows, results, county=key, as_of=as_of, profile=profile, inputs=inputs, version=__version__)
+    summ = summary.summarise(facts, results, county=key, as_of=as_of, profile=profile, inputs=inputs, version=__version__)
     progress(1.0, "Done")
-    return ScreenRun(rows=rows, results=results, report=report, summary=summ, profile=profile, county=key, as_of=as_of)
+    return ScreenRun(rows=rows, results=results, report=report, summary=summ, profile=profile, county=key, as_of=as_of,
+                     facts=facts)
 
 
 def run_screen(files, *, county: str, as_of: date, profile: profiles.Profile | None = None, mapping=None,
-               progress=_noop, cancel=None) -> ScreenRun:
+               progress=_noop, cancel=None, keep_rows: bool = True) -> ScreenRun:
+    """Import and screen. ``keep_rows=False`` (the command line) keeps no row once its facts are
+    taken: memory is then bounded by the results, not by the file."""
     profile = profile or profiles.load_profile()
     progress(0.0, "Importing")
-    rows, report = importer.import_files(files, mapping=mapping, cancel=cancel,
-                                         progress=lambda f, m: progress(f * 0.55, m))
-    if cancel is not None and cancel.is_set():
-        raise Cancelled()
-    log.info("imported %d rows from %d file(s), %d lines rejected", rows.height, len(report.files), len(report.rejected))
-    return screen_rows(rows, report, county=county, as_of=as_of, profile=profile, progress=progress, cancel=cancel)
+    rows, report, facts = read_for_screening(files, mapping=mapping, cancel=cancel, keep_rows=keep_rows,
+                                             progress=lambda f, m: progress(f * 0.55, m))
+    log.info("imported %d rows from %d file(s), %d lines rejected", report.rows, len(report.files), len(report.rejected))
+    return screen_rows(rows, report, county=county, as_of=as_of, profile=profile, progress=progress, cancel=cancel,
+                       facts=facts, once=not keep_rows)
 
 
 def write_outputs(run: ScreenRun, out_dir: Path) -> dict[str, Path]:

@@ -6,6 +6,11 @@ import (attribute look-ups on Qt enums cost microseconds each in PySide6), unser
 ``None`` at once, and the frame is never turned into Python lists. Sorting and filtering are done
 by polars on the whole frame and swapped in; every row carries a stable id (``ROW_ID``) so the
 selection survives a re-sort and a filter can restore the current row.
+
+Sorting a large frame (``ASYNC_SORT_ROWS`` rows or more; a million rows takes about half a
+second) runs on a thread-pool thread: the table keeps showing the previous order, and stays
+usable, until the sorted frame is swapped in. The whole frame is kept sorted and a filter is
+applied to it, so changing a filter never sorts again.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import polars as pl
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
 ROW_ID = "_row_id"
+ASYNC_SORT_ROWS = 100_000  # frames this large are sorted off the GUI thread
 
 DISPLAY_ROLE = Qt.ItemDataRole.DisplayRole.value
 TOOLTIP_ROLE = Qt.ItemDataRole.ToolTipRole.value
@@ -44,12 +50,46 @@ class Column:
     width: int = 110  # pixels at 100 % scale; views use it instead of measuring a million rows
 
 
+def sorted_frame(frame: pl.DataFrame, key: str, descending: bool) -> pl.DataFrame:
+    # The row id breaks ties, so equal keys keep one stable order whatever came before.
+    # Sorting the two key columns and gathering the rows once is faster than frame.sort(),
+    # which carries every column through the sort.
+    order = frame.select(pl.arg_sort_by([key, ROW_ID], descending=[descending, False],
+                                         nulls_last=True)).to_series()
+    return frame[order]
+
+
+class _SortDone(QObject):
+    done = Signal(int, object)   # sort request number, the sorted frame (or None if it failed)
+
+
+class _SortJob(QRunnable):
+    """Sorts a frame on a pool thread; polars frames are immutable, so reading it there while
+    the GUI thread keeps showing it is safe."""
+
+    def __init__(self, frame: pl.DataFrame, key: str, descending: bool, request: int, relay: _SortDone):
+        super().__init__()
+        self._args = (frame, key, descending)
+        self._request = request
+        self._relay = relay
+
+    def run(self) -> None:
+        try:
+            result = sorted_frame(*self._args)
+        except Exception:  # never lose the table over a sort: the GUI thread sorts instead
+            result = None
+        self._args = None
+        self._relay.done.emit(self._request, result)
+
+
 class FrameModel(QAbstractTableModel):
     """A read-only table over a polars DataFrame, sorted and filtered in polars.
 
     ``highlight`` and ``bold`` name optional boolean columns that mark rows (evidence rows in
     a person's history, cannabis counts).
     """
+
+    sorting = Signal(bool)   # a sort runs in the background (True) or has been applied (False)
 
     def __init__(self, columns: Sequence[Column], parent=None, *, keep: Iterable[str] = (),
                  highlight: str | None = None, bold: str | None = None):
@@ -69,6 +109,11 @@ class FrameModel(QAbstractTableModel):
         self._filter: pl.Expr | None = None
         self._sort: tuple[int, bool] | None = None  # (column, descending)
         self._sort_fresh = False  # the shown order matches the sort (no value edited since)
+        self._sorted_full: pl.DataFrame | None = None  # the whole frame in the sort's order
+        self._request = 0         # bumped by every sort asked for and every change of the data
+        self._pending: int | None = None   # the request of the sort running in the background
+        self._relay = _SortDone(self)
+        self._relay.done.connect(self._on_sorted)
         self._refresh_series()
 
     # -- frame management ------------------------------------------------------------------
@@ -97,7 +142,11 @@ class FrameModel(QAbstractTableModel):
             if missing:
                 frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(n) for n in missing)
             self._full = frame.select([ROW_ID, *self._wanted()])
-        self._view = self._apply(self._full)
+        self._sorted_full = None
+        self._request += 1
+        if self._sort is not None:
+            self._sort_full(*self._sort)  # at once when small; else the frame shows unsorted until then
+        self._view = self._filtered()
         self._refresh_series()
         self.endResetModel()
 
@@ -116,26 +165,57 @@ class FrameModel(QAbstractTableModel):
         """Show only the rows matching ``expr`` (None shows every row); keeps the sort."""
         self.beginResetModel()
         self._filter = expr
-        self._view = self._apply(self._full)
+        self._view = self._filtered()
         self._refresh_series()
         self.endResetModel()
 
-    def _apply(self, frame: pl.DataFrame) -> pl.DataFrame:
-        if self._filter is not None:
-            frame = frame.filter(self._filter)
-        if self._sort is not None:
-            frame = self._sorted(frame, *self._sort)
-            self._sort_fresh = True
-        return frame
+    def _filtered(self) -> pl.DataFrame:
+        base = self._sorted_full if self._sorted_full is not None else self._full
+        return base.filter(self._filter) if self._filter is not None else base
 
-    def _sorted(self, frame: pl.DataFrame, column: int, descending: bool) -> pl.DataFrame:
+    def _sort_full(self, column: int, descending: bool) -> None:
+        """Sort the whole frame: here when it is small, else on a pool thread (``_on_sorted``)."""
         key = self._columns[column].key
-        # The row id breaks ties, so equal keys keep one stable order whatever came before.
-        # Sorting the two key columns and gathering the rows once is faster than frame.sort(),
-        # which carries every column through the sort.
-        order = frame.select(pl.arg_sort_by([key, ROW_ID], descending=[descending, False],
-                                             nulls_last=True)).to_series()
-        return frame[order]
+        self._request += 1
+        if self._full.height < ASYNC_SORT_ROWS:
+            self._sorted_full = sorted_frame(self._full, key, descending)
+            self._sort_fresh = True
+            self._pending = None
+            return
+        self._pending = self._request
+        QThreadPool.globalInstance().start(_SortJob(self._full, key, descending, self._request, self._relay))
+        self.sorting.emit(True)
+
+    def _on_sorted(self, request: int, frame: pl.DataFrame | None) -> None:
+        if request != self._pending:
+            return  # superseded: another sort was asked for, or the data changed meanwhile
+        self._pending = None
+        if frame is None:   # the background sort failed: sort here rather than show it unsorted
+            frame = sorted_frame(self._full, self._columns[self._sort[0]].key, self._sort[1])
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        old_ids = [self._row_ids[i.row()] for i in old]
+        self._sorted_full = frame
+        self._sort_fresh = True
+        self._view = self._filtered()
+        self._refresh_series()
+        if old:
+            where = self._positions(old_ids)
+            new = [self.index(where[rid], i.column()) if rid in where else QModelIndex()
+                   for rid, i in zip(old_ids, old)]
+            self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+        self.sorting.emit(False)
+
+    def is_sorting(self) -> bool:
+        """A sort is running in the background; the rows shown are still in the previous order."""
+        return self._pending is not None
+
+    def _data_changed(self) -> None:
+        """Values changed: a background sort of the old values is dropped and asked for again."""
+        self._request += 1
+        if self._pending is not None and self._sort is not None:
+            self._sort_full(*self._sort)
 
     def _refresh_series(self) -> None:
         view = self._view
@@ -191,14 +271,18 @@ class FrameModel(QAbstractTableModel):
         if not 0 <= column < len(self._columns):
             return
         descending = order == Qt.SortOrder.DescendingOrder
-        if self._sort == (column, descending) and self._sort_fresh:
+        if self._sort == (column, descending) and (self._sort_fresh or self._pending is not None):
             return  # QTableView.sortByColumn asks twice; a million-row sort is worth skipping
+        self._sort = (column, descending)
+        self._sort_fresh = False
+        if self._full.height >= ASYNC_SORT_ROWS:
+            self._sort_full(column, descending)  # the rows move when the sorted frame is ready
+            return
         self.layoutAboutToBeChanged.emit()
         old = self.persistentIndexList()
         old_ids = [self._row_ids[i.row()] for i in old]
-        self._sort = (column, descending)
-        self._sort_fresh = True
-        self._view = self._sorted(self._view, column, descending)
+        self._sort_full(column, descending)
+        self._view = self._filtered()
         self._refresh_series()
         if old:
             where = self._positions(old_ids)
@@ -251,8 +335,11 @@ class FrameModel(QAbstractTableModel):
             return frame.with_columns(columns), hits.to_list()
 
         self._full, _ = patch(self._full)
+        if self._sorted_full is not None:
+            self._sorted_full, _ = patch(self._sorted_full)
         self._view, rows = patch(self._view)
         self._sort_fresh = False
+        self._data_changed()
         self._refresh_series()
         last = len(self._columns) - 1
         for row in rows:
@@ -265,7 +352,12 @@ class FrameModel(QAbstractTableModel):
         case the attorney just decided must not jump away under the keyboard. The next filter
         or sort takes the new values into account."""
         self._full = self._full.with_columns(values.alias(name))
+        if self._sorted_full is not None:
+            self._sorted_full = (self._sorted_full.drop(name)
+                                 .join(self._full.select(ROW_ID, name), on=ROW_ID, how="left", maintain_order="left")
+                                 .select(self._full.columns))
         self._sort_fresh = False
+        self._data_changed()
         order = self._view.columns
         self._view = (self._view.drop(name)
                       .join(self._full.select(ROW_ID, name), on=ROW_ID, how="left",

@@ -186,6 +186,8 @@ def _documents(ctx: Context) -> str:
     window.show_view("documents")
     view.bulk.setChecked(True)
     view.court.setCurrentIndex(0)  # all courthouses, one packet
+    view.posture.setCurrentIndex(view.posture.findData("supplemental"))  # the office's explicit choices
+    view.include_undecided.setChecked(True)
     session.filing_office()  # raises with the reason if the office details do not fit the run
     if view.build() is None:
         ctx.check_errors("building the documents")
@@ -207,7 +209,7 @@ def _documents(ctx: Context) -> str:
         ctx.check_errors("saving the documents")
         raise RuntimeError("the documents were not saved")
     ctx.wait_idle("saving the documents")
-    names = [d.file_name for d in doc_set.documents] + list(doc_set.update_files)
+    names = doc_set.file_names
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
         raise RuntimeError(f"not saved: {', '.join(missing)}")

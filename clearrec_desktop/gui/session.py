@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 from PySide6.QtCore import QObject, Signal
@@ -25,11 +25,14 @@ from ..core import pipeline
 from ..core.errors import Cancelled, InputError
 from ..core.ingest import county_files, county_mapping, importer, spreadsheets
 from ..core.ingest import report as ingest_report
+from ..core.ingest import rowstore
+from ..core.ingest.rowstore import RowStore
 from ..core.outputs import common as outputs_common
-from ..core.outputs import court_update, doj_layout, impact_report, packet, workbook
+from ..core.outputs import doj_layout, impact_report, packet, workbook
 from ..core.outputs import filing as outputs_filing
 from ..core.safety import local_path
-from ..core.screen import profiles
+from ..core.screen import profiles, screening
+from ..core.screen.facts import ScreenFacts
 from ..core.workspace.schema import (
     DECISIONS,
     OFFICE_FIELDS,
@@ -53,7 +56,7 @@ class RunState:
 
     run_id: int
     results: pl.DataFrame
-    rows: pl.DataFrame
+    rows: RowStore | pl.DataFrame     # the imported rows as row groups: a person's history on demand
     report: ingest_report.ImportReport
     summary: dict
     profile_id: str
@@ -66,6 +69,7 @@ class RunState:
     # Against the previous run: conviction_id, change (new / gone / outcome_changed), outcomes.
     changes: pl.DataFrame | None = None
     orphan_decisions: int = 0  # decisions whose conviction is no longer in the results
+    facts: ScreenFacts | None = None  # what screening reads: re-screens and what-ifs reuse it
 
 
 @dataclass
@@ -73,11 +77,12 @@ class PendingImport:
     """A file read for the import step, not yet screened or stored."""
 
     paths: list[Path]
-    rows: pl.DataFrame
+    rows: RowStore | pl.DataFrame
     report: ingest_report.ImportReport
     mapping: dict | None = None
     elapsed: float = 0.0
     extra: dict = field(default_factory=dict)
+    facts: ScreenFacts | None = None
 
 
 def profile_from_text(profile_id: str, text: str) -> profiles.Profile:
@@ -104,9 +109,9 @@ def _file_report(d: dict) -> ingest_report.FileReport:
 def _read_files(progress, cancel, paths: list[Path], mapping: dict | None, id_key: str | None = None) -> PendingImport:
     # People known only by name and date of birth get ids keyed with the workspace's secret.
     with county_files.person_ids_keyed(id_key):
-        rows, report = pipeline.import_only(paths, mapping=mapping, progress=progress, cancel=cancel)
+        rows, report, facts = pipeline.read_for_screening(paths, mapping=mapping, progress=progress, cancel=cancel)
     progress(1.0, "Read")
-    return PendingImport(paths=list(paths), rows=rows, report=report, mapping=mapping)
+    return PendingImport(paths=list(paths), rows=rows, report=report, mapping=mapping, facts=facts)
 
 
 def _backup(progress, cancel, ws: Workspace, dest: Path) -> Path:
@@ -120,7 +125,10 @@ def _restore(progress, cancel, backup: Path, target: Path, passphrase: str) -> t
 def _store_import(ws: Workspace, pending: PendingImport) -> list[int]:
     ids = []
     for file_report in pending.report.files:
-        rows = pending.rows.filter(pl.col("source_file") == file_report.file)
+        if isinstance(pending.rows, RowStore):
+            rows = pending.rows.groups(file=file_report.file)  # one row group at a time
+        else:
+            rows = pending.rows.filter(pl.col("source_file") == file_report.file)
         report = dataclasses.asdict(file_report)
         report["lines_rejected"] = len(file_report.rejected)
         if pending.mapping:
@@ -137,7 +145,7 @@ def _store_run(ws: Workspace, run: pipeline.ScreenRun, import_ids: list[int]) ->
         run_id=run_id, results=run.results, rows=run.rows, report=run.report, summary=run.summary,
         profile_id=run.profile.id, profile_title=run.profile.title,
         profile_text=run.profile.text, county=run.county, as_of=run.as_of, import_ids=import_ids,
-        created_at=(ws.latest_run() or {}).get("created_at", ""),
+        created_at=(ws.latest_run() or {}).get("created_at", ""), facts=run.facts,
     )
     if previous is not None:
         state.changes = ws.compare_runs(previous["run_id"], run_id)
@@ -149,7 +157,7 @@ def _screen_and_store(progress, cancel, ws: Workspace, pending: PendingImport, c
                       as_of: date, profile: profiles.Profile, import_ids: list[int] | None) -> RunState:
     run = pipeline.screen_rows(pending.rows, pending.report, county=county, as_of=as_of,
                                profile=profile, progress=lambda f, m: progress(f * 0.9, m),
-                               cancel=cancel)
+                               cancel=cancel, facts=pending.facts)
     if cancel.is_set():
         raise Cancelled()
     # Past this point the run is written; cancelling now would leave half a record.
@@ -180,22 +188,32 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
     progress(0.1, "Loading results")
     results = ws.load_results(latest["run_id"])
     imports = {i["import_id"]: i for i in ws.imports()}
-    frames, file_reports = [], []
+    file_reports = []
+    # The stored row groups are read once: kept as they are (compressed) for the history pane,
+    # and decoded one at a time for the import report's figures and the screening facts.
+    rows, acc, builder = RowStore(), ingest_report.ReportAccumulator(count_convictions=False), screening.new_facts()
     for n, import_id in enumerate(latest["import_ids"]):
-        if cancel.is_set():
-            raise Cancelled()
-        progress(0.3 + 0.6 * n / max(1, len(latest["import_ids"])), "Loading the imported records")
-        frames.append(ws.load_import_rows(import_id))
+        name = imports[import_id]["source_name"]
+        groups = ws.import_row_groups(import_id)
+        for k, data in enumerate(groups):
+            if cancel.is_set():
+                raise Cancelled()
+            progress(0.2 + 0.7 * (n + k / len(groups)) / max(1, len(latest["import_ids"])), "Loading the imported records")
+            group = rowstore.decode(data)
+            rows.add_encoded(data, group.height, name, group.get_column("subject_id"))
+            acc.add(group)
+            builder.add(group)
         file_reports.append(_file_report(imports[import_id]["report"]))
-    rows = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    report = ingest_report.build_report(rows, file_reports)
+    dup_subjects, dup_people = acc.duplicates()
+    facts = builder.finish(dup_subjects, dup_people)
+    report = acc.report(file_reports, dict(facts.counties))
     profile = profile_from_text(latest["profile_id"], latest["profile_text"])
     runs = ws.runs()
     state = RunState(
         run_id=latest["run_id"], results=results, rows=rows, report=report, summary=latest["summary"],
         profile_id=latest["profile_id"], profile_title=profile.title, profile_text=latest["profile_text"],
         county=latest["county"] or "", as_of=date.fromisoformat(latest["as_of"]),
-        import_ids=list(latest["import_ids"]), created_at=latest["created_at"],
+        import_ids=list(latest["import_ids"]), created_at=latest["created_at"], facts=facts,
     )
     if len(runs) > 1:
         state.changes = ws.compare_runs(runs[-2]["run_id"], latest["run_id"])
@@ -204,11 +222,13 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
     return state
 
 
-def _what_if(progress, cancel, rows: pl.DataFrame, report, county: str, as_of: date,
-             profile_a: profiles.Profile, profile_b: profiles.Profile) -> dict:
-    a = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_a,
+def _what_if(progress, cancel, rows, report, county: str, as_of: date,
+             profile_a: profiles.Profile, profile_b: profiles.Profile, facts: ScreenFacts | None = None) -> dict:
+    if facts is None:
+        facts = pipeline.facts_of(rows)
+    a = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_a, facts=facts,
                              progress=lambda f, m: progress(f * 0.5, f"{profile_a.id}: {m}"), cancel=cancel)
-    b = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_b,
+    b = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile_b, facts=facts,
                              progress=lambda f, m: progress(0.5 + f * 0.5, f"{profile_b.id}: {m}"), cancel=cancel)
     cols = ["conviction_id", "name", "court_case_number", "conviction_date", "code_section", "level"]
     joined = (a.results.select(*cols, pl.col("outcome").alias("outcome_a"))
@@ -235,8 +255,14 @@ OFFICE_LABELS = {
     "email": "Email",
     "court": "Court title",
     "county": "County",
+    "deputy": "Deputy who reviewed and signs",
+    "deputy_state_bar_number": "Deputy's State Bar number",
     "public_defender": "Public Defender",
+    "public_defender_address": "Public Defender's address",
+    "city_attorneys": "City attorneys served",
 }
+MULTILINE_OFFICE_FIELDS = ("address", "public_defender_address", "city_attorneys")
+DOCUMENTS_FOLDER_SETTING = "documents_folder"  # where Save proposes to put filings (per workspace)
 OFFICE_REQUIRED = outputs_filing.OFFICE_KEYS  # what every caption and signature block needs
 PREVIEW_PAGES = 4
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -261,12 +287,14 @@ def office_field_problem(field_id: str, value: str) -> str:
         return f"unknown office field {field_id!r}"
     if not text:
         return ""
-    if len(text) > 400:
+    if len(text) > 400 and field_id != "city_attorneys":
         return f"{label}: at most 400 characters."
-    if _CONTROL.search(text) or ("\n" in text and field_id != "address"):
+    if len(text) > (2000 if field_id == "city_attorneys" else 400):
+        return f"{label}: too long."
+    if _CONTROL.search(text) or ("\n" in text and field_id not in MULTILINE_OFFICE_FIELDS):
         return f"{label}: one line of plain text."
-    if field_id == "state_bar_number" and not re.fullmatch(r"[0-9]{1,7}", text):
-        return "State Bar number: digits only (up to 7)."
+    if field_id in ("state_bar_number", "deputy_state_bar_number") and not re.fullmatch(r"[0-9]{1,7}", text):
+        return f"{label}: digits only (up to 7)."
     if field_id == "phone" and (not _PHONE.match(text) or len(re.sub(r"\D", "", text)) < 10):
         return "Phone: a number with area code, such as (916) 555-0100."
     if field_id == "email" and not _EMAIL.match(text):
@@ -282,6 +310,11 @@ def missing_office_fields(office: dict) -> list[str]:
     return [OFFICE_LABELS[k] for k in OFFICE_REQUIRED if not str(office.get(k) or "").strip()]
 
 
+def court_title_for(county: str) -> str:
+    """The court title captions print for a county (proposed in the Documents view)."""
+    return outputs_filing.court_title("", county) if county else ""
+
+
 @dataclass
 class DocumentRequest:
     """What to build, with everything the worker needs (no workspace access on the worker)."""
@@ -293,8 +326,12 @@ class DocumentRequest:
     as_of: date
     profile_title: str
     audit_head: str
+    options: outputs_filing.FilingOptions = dataclasses.field(
+        default_factory=lambda: outputs_filing.FilingOptions(posture="supplemental"))
+    corrections: pl.DataFrame | None = None
+    statutory: bool = False         # the run's profile is the statutory one (basis fallback)
     courthouse: str | None = None   # None: every courthouse
-    by_courthouse: bool = False     # one packet (or per-case file) per courthouse
+    by_courthouse: bool = False     # one packet per courthouse
     per_case: bool = False          # per-case motions and orders instead of the bulk packet
 
 
@@ -309,22 +346,28 @@ class BuiltDocument:
 
 @dataclass
 class DocumentSet:
-    """Documents built in memory; nothing is written until the user saves them."""
+    """Documents built in memory; nothing is written until the user saves them. ``documents``
+    are the PDFs offered for preview and printing (for per-case output, the first case's);
+    ``files`` is everything the filing writes."""
 
     request: DocumentRequest
     selection: outputs_filing.Selection
     counts: dict
     documents: list[BuiltDocument]
-    update_files: tuple[str, ...]   # court update CSV and XLSX names; empty when nothing is filed
+    files: list = field(default_factory=list)   # packet.OutputFile, every file of the filing
     notes: list[str] = field(default_factory=list)
     folder: Path | None = None      # where they were saved, once saved
 
+    @property
+    def update_files(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.files if f.kind == "update")
+
+    @property
+    def file_names(self) -> list[str]:
+        return [f.name for f in self.files]
+
     def saved_path(self, doc: BuiltDocument) -> Path | None:
         return self.folder / doc.file_name if self.folder is not None else None
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
 
 
 def _decisions_for(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame | None:
@@ -335,8 +378,13 @@ def _decisions_for(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFra
     return decisions.join(results.select("conviction_id"), on="conviction_id", how="semi")
 
 
-def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str | None) -> outputs_filing.Selection:
-    selection = outputs_filing.select_for_filing(results, _decisions_for(results, decisions))
+def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str | None,
+               options: outputs_filing.FilingOptions | None = None, corrections: pl.DataFrame | None = None,
+               statutory: bool = False) -> outputs_filing.Selection:
+    if corrections is not None and corrections.height:
+        corrections = corrections.join(results.select("conviction_id"), on="conviction_id", how="semi")
+    selection = outputs_filing.select_for_filing(results, _decisions_for(results, decisions), options=options,
+                                                 corrections=corrections, statutory_profile=statutory)
     if courthouse:
         part = selection.for_courthouse(courthouse)
         # the cover report checks its counts against the total: that of this courthouse
@@ -346,88 +394,65 @@ def _selection(results: pl.DataFrame, decisions: pl.DataFrame, courthouse: str |
 
 
 def filing_counts(selection: outputs_filing.Selection) -> dict:
-    """What goes in: granted by relief (Exhibit A parts), challenged, and what is left out and why."""
+    """What goes in: granted by relief (Exhibit A parts), challenged, and what is left out and
+    why; and how many of the filed convictions no attorney has reviewed (counted honestly)."""
     groups = dict(selection.granted.group_by("group").len().iter_rows()) if selection.granted.height else {}
     kinds = dict(selection.left_out.group_by("left_out_kind").len().iter_rows()) if selection.left_out.height else {}
+    unreviewed = (selection.granted.filter(~pl.col("reviewed")).height
+                  + selection.challenged.filter(~pl.col("reviewed")).height)
     return {
         "granted": {g: int(groups.get(g, 0)) for g in outputs_filing.GROUPS},
         "granted_total": selection.granted.height,
         "challenged": selection.challenged.height,
-        "left_out": {k: int(kinds.get(k, 0)) for k in ("review", "defer", "unresolved")},
+        "challenged_by_attorney": selection.challenged.filter(pl.col("reviewed")).height,
+        "unreviewed_filed": unreviewed,
+        "left_out": {k: int(kinds.get(k, 0)) for k in outputs_filing.LEFT_OUT},
         "left_out_total": selection.left_out.height,
         "total": selection.total,
         "courthouses": selection.courthouses,
+        "options": selection.options.metadata(),
     }
 
 
 def _count_for_filing(progress, cancel, results: pl.DataFrame, decisions: pl.DataFrame,
-                      courthouse: str | None) -> dict:
+                      courthouse: str | None, options=None, corrections=None, statutory: bool = False) -> dict:
     progress(0.1, "Counting what goes in")
-    return filing_counts(_selection(results, decisions, courthouse))
+    return filing_counts(_selection(results, decisions, courthouse, options, corrections, statutory))
 
 
-def _source_description(summary: dict) -> list[str]:
-    lines = []
-    for item in summary.get("inputs") or []:
-        parts = [f"File {item.get('file', '?')}"]
-        if item.get("sha256"):
-            parts.append(f"SHA-256 {item['sha256']}")
-        for key, what in (("lines_read", "lines read"), ("rows_imported", "rows imported")):
-            if item.get(key) is not None:
-                parts.append(f"{int(item[key]):,} {what}")
-        lines.append(", ".join(parts) + ".")
-    return lines or ["(the screening run lists no input files)"]
+PREVIEW_FILES = 6  # per-case output: the first motions and orders are previewed, every file is saved
 
 
 def _build_documents(progress, cancel, req: DocumentRequest) -> DocumentSet:
     progress(0.02, "Choosing what goes in")
-    selection = _selection(req.results, req.decisions, req.courthouse)
+    selection = _selection(req.results, req.decisions, None, req.options, req.corrections, req.statutory)
+    built_filing = packet.build_filing(
+        selection, req.office, summary=req.summary, per_case=req.per_case, by_courthouse=req.by_courthouse,
+        courthouse=req.courthouse, audit_head=req.audit_head, rejected_where="the workspace's import report",
+        progress=lambda f, m: progress(0.02 + 0.8 * f, m), cancel=cancel)
+    selection = built_filing.selection  # rows a document could not print are in the cover report
     counts = filing_counts(selection)
-    office, head = req.office, req.audit_head
-    suffix = f"-{_slug(req.courthouse)}" if req.courthouse else ""
-    jobs: list[tuple[str, str, Callable[[], bytes]]] = []
-    notes: list[str] = []
-    fileable = selection.granted.height + selection.challenged.height > 0
-    courts = selection.courthouses if (req.by_courthouse and not req.courthouse) else [None]
-    if fileable:
-        common = dict(as_of=req.as_of, source_description=_source_description(req.summary),
-                      profile_title=req.profile_title, audit_head=head)
-        for court in courts:
-            tail = suffix or (f"-{_slug(court)}" if court else "")
-            where = f" — {court}" if court else (f" — {req.courthouse}" if req.courthouse else "")
-            if req.per_case:
-                part = selection.for_courthouse(court) if court else selection
-                if part.granted.height:
-                    jobs.append((f"per-case-motions{tail}.pdf", f"Per-case motions and orders{where}",
-                                 lambda part=part: packet.build_per_case(part, office, audit_head=head)))
-                elif court is None:
-                    notes.append("No granted conviction: no per-case motion to build.")
-            else:
-                jobs.append((f"motion-packet{tail}.pdf", f"Motion packet{where}",
-                             lambda court=court: packet.build_packet(selection, office, courthouse=court, **common)))
-        if selection.challenged.height:
-            jobs.append((f"challenge-notice{suffix}.pdf", "Notice of challenge for the Public Defender",
-                         lambda: packet.build_challenge_notice(selection, office, audit_head=head)))
-    else:
+    notes = [f"Not built: {f}" for f in built_filing.failures]
+    if selection.granted.height + selection.challenged.height == 0:
         notes.append("Nothing to file: no granted or challenged conviction"
                      + (f" at {req.courthouse}" if req.courthouse else "") + ". Only the cover report was built.")
-    update_files = (f"court-update{suffix}.csv", f"court-update{suffix}.xlsx") if fileable else ()
-    cover = f"cover-report{suffix}.pdf"
-    produced = [j[0] for j in jobs] + list(update_files) + [cover]
-    jobs.append((cover, "Cover report (for the office, not for filing)",
-                 lambda: packet.build_cover_report(selection, office, summary=req.summary, produced=produced,
-                                                      audit_head=head)))
+    pdfs = [f for f in built_filing.files if f.name.endswith(".pdf")]
+    shown = [f for f in pdfs if not f.kind.startswith("per_case")]
+    per_case = [f for f in pdfs if f.kind.startswith("per_case")]
+    if per_case:
+        notes.append(f"Per-case filings: {len(per_case) // 2:,} court cases, each a motion, a proposed order and "
+                     f"the order as .docx in the folder per-case/; the first {PREVIEW_FILES // 2} are previewed.")
+    preview = per_case[:PREVIEW_FILES] + shown
     built = []
-    for i, (name, title, make) in enumerate(jobs):
+    for i, f in enumerate(preview):
         if cancel.is_set():
             raise Cancelled()
-        progress(0.05 + 0.9 * i / len(jobs), f"Building {title.lower()}")
-        data = make()
-        built.append(BuiltDocument(name, title, data, pdfview.page_count(data),
-                                   pdfview.render_pages(data, 0, PREVIEW_PAGES)))
+        progress(0.82 + 0.17 * i / max(len(preview), 1), f"Preparing the preview of {f.name}")
+        built.append(BuiltDocument(f.name, f.title, f.data, pdfview.page_count(f.data),
+                                   pdfview.render_pages(f.data, 0, PREVIEW_PAGES)))
     progress(1.0, "Built")
     return DocumentSet(request=req, selection=selection, counts=counts, documents=built,
-                       update_files=update_files, notes=notes)
+                       files=list(built_filing.files), notes=notes)
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -444,24 +469,25 @@ def _save_documents(progress, cancel, ws: Workspace, doc_set: DocumentSet, folde
     if cancel.is_set():
         raise Cancelled()
     # Cancel is not looked at past this point: a few seconds of writing, never half a set.
-    written = []
-    for i, doc in enumerate(doc_set.documents):
-        progress(0.8 * i / len(doc_set.documents), f"Saving {doc.file_name}")
-        _write_file(folder / doc.file_name, doc.data)
-        written.append(folder / doc.file_name)
-    if doc_set.update_files:
-        progress(0.85, "Saving the court update file")
-        csv_name, xlsx_name = doc_set.update_files
-        written += court_update.write_court_update(doc_set.selection, folder / csv_name, folder / xlsx_name,
-                                                by_courthouse=doc_set.request.by_courthouse)
+    built = packet.Filing(doc_set.selection, list(doc_set.files))
+    progress(0.1, f"Saving {len(built.files):,} files")
+    written = packet.write_filing(built, folder)
     c = doc_set.counts
+    o = doc_set.request.options
+    per_case = [p for p in written if p.parent != folder]
     ws.log_event("document", {
         "action": "saved",
-        "files": [p.name for p in written],
-        "pages": {d.file_name: d.pages for d in doc_set.documents},
+        # per-case file names carry case numbers: the trail counts them instead
+        "files": [p.name for p in written if p.parent == folder],
+        "per_case_files": len(per_case),
+        "pages": {d.file_name: d.pages for d in doc_set.documents if "/" not in d.file_name},
         "granted": c["granted_total"], "challenged": c["challenged"], "left_out": c["left_out_total"],
-        "courthouse": doc_set.request.courthouse or "all",
+        "unreviewed_filed": c["unreviewed_filed"],
+        "courthouse": "one" if doc_set.request.courthouse else "all",
         "by_courthouse": doc_set.request.by_courthouse, "per_case": doc_set.request.per_case,
+        "posture": o.posture, "include": o.include, "challenge_ineligible": o.challenge_ineligible,
+        "include_juvenile": o.include_juvenile, "doj_list_received": o.metadata()["doj_list_received"],
+        "filing_date": o.metadata()["filing_date"], "versions": list(o.versions),
         "audit_head_printed": doc_set.request.audit_head,
     })
     progress(1.0, "Saved")
@@ -733,7 +759,7 @@ class Session(QObject):
         """Screen the current run's records again with another profile or evaluation date."""
         if self.run is None:
             raise InputError("import an extract first")
-        pending = PendingImport(paths=[], rows=self.run.rows, report=self.run.report)
+        pending = PendingImport(paths=[], rows=self.run.rows, report=self.run.report, facts=self.run.facts)
         task = self.runner.start("Screening again", _screen_and_store, self.workspace, pending,
                                  self.run.county, as_of, profile, list(self.run.import_ids))
         self._deliver(task, self._on_run_ready)
@@ -743,7 +769,7 @@ class Session(QObject):
         if self.run is None:
             raise InputError("import an extract first")
         return self.runner.start("Comparing profiles", _what_if, self.run.rows, self.run.report,
-                                 self.run.county, self.run.as_of, profile_a, profile_b)
+                                 self.run.county, self.run.as_of, profile_a, profile_b, self.run.facts)
 
     def _on_screened(self, state: RunState) -> None:
         self.pending = None
@@ -756,6 +782,16 @@ class Session(QObject):
             self.decisions = self.workspace.current_decisions()
         self.run_changed.emit()
         self.audit_changed.emit()
+
+    def person_rows(self, subject_id: str) -> pl.DataFrame:
+        """Every imported row of one person (the review pane's history), read on demand from the
+        run's row groups: only the groups holding that person are decoded."""
+        rows = self.run.rows if self.run is not None else None
+        if rows is None:
+            return pl.DataFrame()
+        if isinstance(rows, RowStore):
+            return rows.person(subject_id)
+        return rows.filter(pl.col("subject_id") == subject_id)
 
     def run_profile(self) -> profiles.Profile | None:
         """The profile the current run was screened with."""
@@ -819,14 +855,17 @@ class Session(QObject):
         return hit.item(0, "outcome") if hit.height else None
 
     def decide(self, conviction_id: str, decision: str, *, reason: str | None = None,
-               ground: str | None = None, notes: str | None = None) -> int:
+               ground: str | None = None, notes: str | None = None,
+               corrections: list[dict[str, str]] | None = None) -> int:
         """Record a decision (committed before this returns). The workspace enforces the rules:
-        a known decision, a ground with a challenge, a reason when departing from the proposal."""
+        a known decision, a ground with a challenge, a reason when departing from the proposal.
+        ``corrections``: facts of the record the court sees, each with its source (issue 18.3)."""
         if decision not in DECISIONS:
             raise InputError(f"unknown decision {decision!r}")
         self._require_idle()
         event = self.workspace.record_decision(conviction_id, decision, reason=reason, ground=ground,
-                                               notes=notes, proposed=self.proposal(conviction_id))
+                                               notes=notes, proposed=self.proposal(conviction_id),
+                                               corrections=corrections)
         self._decisions_touched([conviction_id])
         return event
 
@@ -935,10 +974,25 @@ class Session(QObject):
     # -- office details and court documents (the Documents view) -------------------------------
 
     def office(self) -> dict:
-        """The office details stored in the workspace (unset fields are "")."""
+        """The office details stored in the workspace (unset fields are ""); an unset county and
+        court title are proposed from the workspace's county (editable, saved once built)."""
         if not self.is_open:
             return {f: [] if f == "courthouses" else "" for f in OFFICE_FIELDS}
-        return self.workspace.get_office()
+        office = self.workspace.get_office()
+        county = self.workspace_county
+        if county and not office.get("county"):
+            office["county"] = county.title()
+        if not office.get("court") and office.get("county"):
+            office["court"] = court_title_for(office["county"])
+        return office
+
+    def proposed_office_fields(self) -> list[str]:
+        """Office fields shown as proposed from the workspace rather than stored."""
+        if not self.is_open:
+            return []
+        stored = self.workspace.get_office()
+        shown = self.office()
+        return [k for k in ("county", "court") if shown.get(k) and not stored.get(k)]
 
     def set_office_field(self, field_id: str, value: str) -> bool:
         """Save one office field now (the workspace records office_changed with the field's
@@ -949,8 +1003,10 @@ class Session(QObject):
         if not self.is_open:
             raise InputError("open a workspace first")
         value = (value or "").strip()
-        if self.workspace.get_office().get(field_id, "") == value:
+        if self.workspace.get_office().get(field_id, "") == value and value:
             return False  # e.g. a field left while the worker runs: nothing to write
+        if not value and not self.workspace.get_office().get(field_id, ""):
+            return False
         self._require_idle()
         self.workspace.set_office({field_id: value})
         self.audit_changed.emit()
@@ -959,7 +1015,8 @@ class Session(QObject):
     def load_office_file(self, path: Path) -> None:
         """Take the office details from an office file (TOML, as the command line reads it)."""
         office = outputs_filing.load_office(local_path(path, what="office file"))
-        values = {k: str(getattr(office, k) or "") for k in OFFICE_LABELS}
+        values = {k: ("\n".join(office.city_attorneys) if k == "city_attorneys" else str(getattr(office, k) or ""))
+                  for k in OFFICE_LABELS}
         problems = [p for p in (office_field_problem(k, v) for k, v in values.items()) if p]
         if problems:
             raise InputError(f"{Path(path).name}: " + " ".join(problems))
@@ -980,8 +1037,13 @@ class Session(QObject):
         if self.run is not None and county_key(office["county"]) != county_key(self.run.county):
             raise InputError(f"The office details name {office['county']} County, but this run screened "
                              f"{self.run.county}: correct the county in the office details.")
-        return outputs_filing.Office(**{k: office[k] for k in OFFICE_REQUIRED},
-                                public_defender=office.get("public_defender") or None)
+        return outputs_filing.Office(
+            **{k: office[k] for k in OFFICE_REQUIRED},
+            public_defender=office.get("public_defender") or None,
+            deputy=office.get("deputy") or None,
+            deputy_state_bar_number=office.get("deputy_state_bar_number") or None,
+            public_defender_address=office.get("public_defender_address") or None,
+            city_attorneys=tuple(line for line in (office.get("city_attorneys") or "").splitlines() if line.strip()))
 
     def run_courthouses(self) -> list[str]:
         if self.run is None:
@@ -993,26 +1055,55 @@ class Session(QObject):
             self._readers[key] = _Reader(self)
         return self._readers[key]
 
-    def count_for_filing(self, courthouse: str | None, handler, failed) -> bool:
-        """Work out what goes in (from the current decisions) on a reader; ``handler(counts)``."""
+    def _filing_inputs(self) -> tuple[pl.DataFrame | None, bool]:
+        corrections = self.workspace.current_corrections() if self.is_open else None
+        return corrections, self.run is not None and self.run.profile_id == "statutory"
+
+    def count_for_filing(self, courthouse: str | None, handler, failed,
+                         options: outputs_filing.FilingOptions | None = None) -> bool:
+        """Work out what goes in (from the current decisions and the filing's choices) on a
+        reader; ``handler(counts)``."""
         if self.run is None:
             return False
+        corrections, statutory = self._filing_inputs()
         self._reader("filing").request("Counting what goes in", _count_for_filing,
-                                       (self.run.results, self.decisions, courthouse or None), handler, failed)
+                                       (self.run.results, self.decisions, courthouse or None, options,
+                                        corrections, statutory), handler, failed)
         return True
 
-    def build_documents(self, *, courthouse: str | None = None, by_courthouse: bool = False,
-                        per_case: bool = False) -> Task:
-        """Build the documents in memory on the worker (``succeeded`` carries a DocumentSet)."""
+    def build_documents(self, *, options: outputs_filing.FilingOptions, courthouse: str | None = None,
+                        by_courthouse: bool = False, per_case: bool = False) -> Task:
+        """Build the documents in memory on the worker (``succeeded`` carries a DocumentSet).
+        Proposed office details (county, court title) are saved as they go to the court."""
         if self.run is None:
             raise InputError("import and screen an extract first")
         self._require_idle()
+        office = self.filing_office()
+        proposed = self.proposed_office_fields()
+        if proposed:
+            shown = self.office()
+            self.workspace.set_office({k: shown[k] for k in proposed})
+            self.audit_changed.emit()
+        corrections, statutory = self._filing_inputs()
         request = DocumentRequest(
-            results=self.run.results, decisions=self.decisions, office=self.filing_office(),
+            results=self.run.results, decisions=self.decisions, office=office,
             summary=self.run.summary, as_of=self.run.as_of, profile_title=self.run.profile_title,
-            audit_head=self.workspace.audit_head(), courthouse=courthouse or None,
-            by_courthouse=by_courthouse and not courthouse, per_case=per_case)
+            audit_head=self.workspace.audit_head(), options=options, corrections=corrections, statutory=statutory,
+            courthouse=courthouse or None, by_courthouse=by_courthouse and not courthouse, per_case=per_case)
         return self.runner.start("Building the court documents", _build_documents, request)
+
+    def documents_folder(self) -> Path | None:
+        """The folder this workspace's filings are saved in (chosen once, on the first Save)."""
+        if not self.is_open:
+            return None
+        value = self.workspace.get_setting(DOCUMENTS_FOLDER_SETTING)
+        return Path(value) if isinstance(value, str) and value else None
+
+    def set_documents_folder(self, folder: Path) -> None:
+        if self.is_open and self.documents_folder() != Path(folder):
+            self._require_idle()
+            self.workspace.set_setting(DOCUMENTS_FOLDER_SETTING, str(Path(folder)))
+            self.audit_changed.emit()
 
     def save_documents(self, doc_set: DocumentSet, folder: Path) -> Task:
         """Write the built documents and the court update file into ``folder`` (audited)."""

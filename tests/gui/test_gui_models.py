@@ -180,3 +180,51 @@ def test_parent_indexes_have_no_rows():
     assert model.rowCount(model.index(0, 0)) == 0
     assert model.columnCount(model.index(0, 0)) == 0
     assert model.rowCount(QModelIndex()) == 5
+
+
+def test_a_large_sort_runs_off_the_gui_thread(qtbot, monkeypatch, qtmodeltester):
+    """Issue 14: sorting a large table never holds the window. Past ASYNC_SORT_ROWS the model
+    sorts on a pool thread: the call returns at once, the old order stays shown and the GUI
+    thread keeps handling events until the sorted frame is swapped in with the selection kept."""
+    import threading
+
+    from clearrec_desktop.gui import models
+
+    monkeypatch.setattr(models, "ASYNC_SORT_ROWS", 100)
+    model = review_model(3000)
+    table = QTableView()
+    qtbot.addWidget(table)
+    table.setModel(model)
+    rid = model.row_id(1234)
+    table.selectionModel().setCurrentIndex(
+        model.index(1234, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+    threads, done = [], threading.Event()
+    real = models.sorted_frame
+
+    def slow_sort(frame, key, descending):
+        threads.append(threading.current_thread() is not threading.main_thread())
+        done.wait(5)          # held until the GUI thread has shown it is still responsive
+        return real(frame, key, descending)
+
+    monkeypatch.setattr(models, "sorted_frame", slow_sort)
+    with qtbot.waitSignal(model.sorting, timeout=2000) as started:
+        model.sort(2, Qt.SortOrder.AscendingOrder)   # by name
+    assert started.args == [True] and model.is_sorting()
+    assert model.view_frame().get_column(ROW_ID).is_sorted()     # the old order is still shown
+    qtbot.wait(50)                                                # events flow meanwhile
+    with qtbot.waitSignal(model.sorting, timeout=5000) as finished:
+        done.set()
+    assert finished.args == [False] and not model.is_sorting() and threads == [True]
+    assert model.view_frame().get_column("name").is_sorted(nulls_last=True)
+    current = table.selectionModel().currentIndex()
+    assert model.row_id(current.row()) == rid
+    # a change of the data while a sort runs drops that sort's answer and sorts again
+    done.clear()
+    model.sort(2, Qt.SortOrder.DescendingOrder)
+    model.update_where("conviction_id", model.record(0)["conviction_id"], {"name": "ZZZZ"})
+    with qtbot.waitSignal(model.sorting, timeout=5000):
+        done.set()
+    qtbot.waitUntil(lambda: not model.is_sorting(), timeout=5000)
+    assert model.view_frame().get_column("name")[0] == "ZZZZ"
+    assert model.view_frame().get_column("name").is_sorted(descending=True, nulls_last=True)
+    qtmodeltester.check(model, force_py=True)

@@ -1,17 +1,22 @@
 """The DOJ bulk extract: its 95 columns and a line-level reader.
 
-The reader splits the file into physical lines first (polars, native speed), validates every
-line's field count with RFC 4180 quoting, and only then parses the good lines as CSV. That is
-what lets one malformed line be rejected alone, with its physical line number, instead of a
-stray quote swallowing the rest of the file.
+The reader goes through the file once, in blocks. Each block is split into physical lines and
+every line is checked against the shape of one record (95 RFC 4180 fields) in a single regex
+pass; a block whose lines all pass is parsed by polars in one call, and the parser must give
+back exactly one row per line. Only the lines that fail are looked at one by one: a quoted
+field may hold line breaks, so a line with an open quote is joined with the following lines
+into one record when that makes a valid record; any other line is rejected alone, with its
+physical line number, never taking its neighbours with it. Text is UTF-8, or Windows-1252
+when the file is not valid UTF-8 (the import report says so).
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
+import queue
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,23 +76,13 @@ class Rejected:
 
 @dataclass
 class ReadResult:
-    frame: pl.DataFrame               # DOJ columns (str) + source_line
+    frame: pl.DataFrame | None        # DOJ columns (str) + source_line; None when blocks went to a sink
     lines_read: int                   # physical lines, header included
     has_header: bool
     rejected: list[Rejected] = field(default_factory=list)
     blank_lines: int = 0
-
-
-def _scan_lines(source: Path) -> pl.LazyFrame:
-    """One row per physical line (blank lines kept as null, CRLF and BOM removed), numbered.
-
-    The unit separator (0x1F) splits a line here, so a line holding one would be seen cut short
-    while the parser later reads all of it; ``_cut`` catches the rest so the line is rejected.
-    """
-    return pl.scan_csv(
-        source, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String, "_cut": pl.String},
-        truncate_ragged_lines=True, missing_columns="insert", encoding="utf8-lossy", glob=False,
-    ).with_row_index("source_line", offset=1)
+    encoding: str = "utf-8"           # or "cp1252"
+    notes: list[str] = field(default_factory=list)   # for the import report
 
 
 def _structure_exprs() -> list[pl.Expr]:
@@ -136,12 +131,14 @@ def check_header(first_line: str, file_name: str) -> None:
 
 
 def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, transform=None,
-                 progress=None) -> ReadResult:
+                 progress=None, sink=None) -> ReadResult:
     """Read a DOJ extract; malformed lines are rejected one by one with their line numbers.
 
-    A streaming pass checks every line's structure; then the good lines are parsed in batches
-    of about 64 MB, and ``transform`` (the importer's normalisation) is applied to each batch
-    as it is parsed, so memory stays near the size of the result, not of the file.
+    The file is read once, in blocks of about ``BLOCK_BYTES`` (``_read_block`` says how each
+    block is proved to be split into records correctly). ``transform`` (the importer's
+    normalisation) is applied to each block as soon as it is parsed. With ``sink`` each
+    transformed block is handed to it and nothing is kept, so memory stays near one block;
+    without, the blocks are concatenated into ``ReadResult.frame``.
     """
     name = path.name
     _check_text_file(path)
@@ -149,26 +146,39 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
     has_header = looks_like_header(first)
     if has_header or looks_like_other_header(first):
         check_header(first, name)
-    ok = (pl.col("n_fields") == N_COLUMNS) & ~pl.col("bad_quotes") & ~pl.col("bad_chars") & pl.col("line").is_not_null()
-    shape = (_scan_lines(path).with_columns(_structure_exprs())
-             .select("source_line", ok.fill_null(False).alias("ok"), "n_fields", "bad_quotes", "bad_chars",
-                     # cheap per-line signals for the import report, taken while the line is at hand
-                     pl.col("line").str.contains(r" ,|, |^ | $").fill_null(False).alias("q_padded"),
-                     pl.col("line").str.contains(r"(?:^|,)\s*NULL\s*(?:,|$)").fill_null(False).alias("q_null_placeholder"))
-             .collect(engine="streaming"))
-    lines_read = shape.height
-    if lines_read == 0:
-        raise InputError(f"{name}: the file is empty")
-    if has_header:
-        shape = shape.slice(1)
-    _check_cancel(cancel)
-    good = shape.filter(pl.col("ok")).select("source_line", "q_padded", "q_null_placeholder")
-    bad = shape.filter(~pl.col("ok")).select("source_line", "n_fields", "bad_quotes", "bad_chars")
+    state = _ReadState(name=name, columns=columns)
+    frames: list[pl.DataFrame] = []
+    size = max(path.stat().st_size, 1)
 
-    if good.height == 0 and bad.height:
+    def parsed_blocks():
+        carry, carried, line_no = b"", 0, (2 if has_header else 1)
+        for chunk, n_chunk, n_lines, done, last in _iter_chunks(path, has_header, cancel):
+            state.lines_read += n_lines
+            state.decide_encoding(chunk)
+            chunk = state.decode(chunk)
+            block, n = (carry + chunk, carried + n_chunk) if carried else (chunk, n_chunk)
+            parsed, used = _read_block(block, n, line_no, last, state)
+            line_no += used
+            # the lines not used start a record that goes on in the next block: read them again with it
+            carry, carried = _tail(block, n - used), n - used
+            yield parsed, done
+
+    # the next block is read and parsed while this one is normalised and handed on
+    for parsed, done in _ahead(parsed_blocks()):
+        for frame in parsed:
+            out = transform(frame) if transform else frame
+            if sink is not None:
+                sink(out)
+            else:
+                frames.append(out)
+        if progress:
+            progress(done / size, f"Reading {name}")
+    if state.lines_read == 0:
+        raise InputError(f"{name}: the file is empty")
+    if state.records == 0 and state.rejected:
         # Nothing fits: one message for the whole file rather than a rejection per line.
-        counts = bad.filter(pl.col("n_fields").is_not_null())["n_fields"].value_counts(sort=True)
-        common = counts.row(0)[0] if counts.height else None
+        counts = sorted(state.field_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        common = counts[0][0] if counts else None
         if common is not None and common != N_COLUMNS:
             raise InputError(
                 f"{name}: not a DOJ extract - lines have {common} fields, the DOJ layout has 95 "
@@ -176,38 +186,64 @@ def read_extract(path: Path, *, columns: list[str] | None = None, cancel=None, t
                 f"{', e.g. ' + ', '.join(DOJ_COLUMNS[common:common + 5]) if common < N_COLUMNS else ''})"
             )
         raise InputError(f"{name}: no line could be read as a DOJ record")
+    if state.records == 0:  # a header and nothing else: an empty block, so the columns are known
+        empty = _with_line_columns(_parse(b"", columns), [], [], [])
+        out = transform(empty) if transform else empty
+        if sink is not None:
+            sink(out)
+        else:
+            frames.append(out)
+    frame = None
+    if sink is None:
+        frame = pl.concat(frames) if len(frames) > 1 else frames[0]
+    notes = []
+    if state.encoding == "cp1252":
+        notes.append("the file is not UTF-8; it was read as Windows-1252 (cp1252) text")
+    return ReadResult(frame=frame, lines_read=state.lines_read, has_header=has_header, rejected=state.rejected,
+                      blank_lines=state.blank, encoding=state.encoding, notes=notes)
 
-    skip = set(bad["source_line"].to_list())
-    if has_header:
-        skip.add(1)
-    bad_text: dict[int, str] = {}
-    frames, pos = [], 0
-    size = max(path.stat().st_size, 1)
-    for batch, n_lines, done in _iter_batches(path, skip, bad_text, cancel):
+
+def _ahead(items, depth: int = 1):
+    """Iterate ``items`` on a helper thread, ``depth`` items ahead of the caller (polars lets go
+    of the GIL, so the two overlap on two cores). An error there is raised here, in order; if
+    the caller stops early, the thread stops at its next item."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def run() -> None:
         try:
-            frame = _parse(batch, columns)
-        except pl.exceptions.PolarsError:  # the line check passed something the parser cannot split
-            frame = None
-        if frame is None or frame.height != n_lines:  # never mis-number silently
-            raise InputError(f"{name}: the file could not be split into records reliably; check its line endings")
-        frame = frame.with_columns(good.slice(pos, n_lines).get_columns())
-        pos += n_lines
-        frames.append(transform(frame) if transform else frame)
-        if progress:
-            progress(done / size, f"Reading {name}")
-    rejected, rescued, blank = _diagnose(bad, bad_text, name)
-    if rescued:
-        extra = _parse_records([r for _, r in rescued], columns).with_columns(
-            pl.Series("source_line", [ln for ln, _ in rescued], dtype=good["source_line"].dtype),
-            pl.lit(False).alias("q_padded"), pl.lit(False).alias("q_null_placeholder"))
-        frames.append(transform(extra) if transform else extra)
-    if not frames:  # a header and nothing else
-        empty = _parse(b"", columns).with_columns(good.clear().get_columns())
-        frames.append(transform(empty) if transform else empty)
-    frame = pl.concat(frames) if len(frames) > 1 else frames[0]
-    if rescued:
-        frame = frame.sort("source_line")
-    return ReadResult(frame=frame, lines_read=lines_read, has_header=has_header, rejected=rejected, blank_lines=blank)
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        out.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put((done, None))
+        except BaseException as exc:  # handed to the caller with its traceback
+            out.put((done, exc))
+
+    thread = threading.Thread(target=run, name="clearrec-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = out.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():   # let it see the stop flag (it may be waiting to put an item)
+            try:
+                out.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(0.05)
 
 
 def _check_cancel(cancel) -> None:
@@ -248,54 +284,239 @@ def _check_text_file(path: Path) -> None:
                          "save the extract with Windows or Unix line ends")
 
 
-_BATCH_BYTES = 64 * 1024 * 1024
+# Bytes of the file read and checked at a time; the reader's memory is a few times this.
+BLOCK_BYTES = 16 * 1024 * 1024
+# A quoted field may hold line breaks, so a record may span lines; one spanning more than this
+# is not taken as a record (its first line is rejected and the following lines read on their own).
+MAX_RECORD_LINES = 200
+
+# One field: text without quotes, commas or the control characters the reader refuses, or a
+# quoted field ("" inside is a quote); a record is exactly 95 fields. The rule of
+# ``_structure_exprs`` (which explains a failure) as one pattern a regex engine matches in a
+# single linear pass over the line.
+_FIELD = r'(?:[^",\x00\x1e\x1f]*|"(?:[^"\x00\x1e\x1f]|"")*")'
+_RECORD = rf"^{_FIELD}(?:,{_FIELD}){{{N_COLUMNS - 1}}}$"
+_RECORD_RE = re.compile(rf"{_FIELD}(?:,{_FIELD}){{{N_COLUMNS - 1}}}")  # fullmatch; quoted fields may hold \n
 
 
-def _iter_batches(path: Path, skip: set[int], bad_text: dict[int, str], cancel):
-    """Yield (bytes of good lines, how many, bytes read so far) in blocks of about 64 MB,
-    keeping the skipped lines' text in ``bad_text`` for the rejection report. Blocks with no
-    skipped line pass through untouched; only the others are split into lines."""
-    marks = sorted(skip)
-    line_no = done = 0
+@dataclass
+class _ReadState:
+    name: str
+    columns: list[str] | None
+    encoding: str = "utf-8"
+    decided: bool = False        # a non-ASCII block has been seen and the encoding chosen
+    lines_read: int = 0
+    records: int = 0
+    blank: int = 0
+    rejected: list = field(default_factory=list)
+    field_counts: dict = field(default_factory=dict)   # fields on a rejected line -> lines
+
+    def decide_encoding(self, block: bytes) -> None:
+        """UTF-8 first; a file whose first non-ASCII block is not valid UTF-8 is Windows-1252
+        (what Excel or Notepad write when a Windows PC re-saves the file)."""
+        if self.decided or block.isascii():
+            return
+        self.decided = True
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            self.encoding = "cp1252"
+
+    def decode(self, block: bytes) -> bytes:
+        if self.encoding == "cp1252" and not block.isascii():
+            return block.decode("cp1252", errors="replace").encode("utf-8")
+        return block
+
+
+def _iter_chunks(path: Path, has_header: bool, cancel):
+    """Yield (bytes of whole lines, lines in those bytes, lines read, bytes read so far, last)
+    of about ``BLOCK_BYTES`` each, ending with a ``last`` one (maybe empty). The byte-order mark
+    and the header line are left out of the bytes but the header counts as read (line 1). Only
+    \\n ends a line, as everywhere in the reader."""
+    done = 0
     carry = b""
+    first = True
     with open(path, "rb") as fh:
-        if fh.read(3) != b"\xef\xbb\xbf":
-            fh.seek(0)
         while True:
             _check_cancel(cancel)
-            chunk = fh.read(_BATCH_BYTES)
+            chunk = fh.read(BLOCK_BYTES)
             done += len(chunk)
-            block = carry + chunk
-            if not chunk:  # end of file: a last line without a line break
-                if not block:
-                    return
-                block += b"\n"
-                carry = b""
-            else:
-                cut = block.rfind(b"\n")
+            if chunk:
+                cut = chunk.rfind(b"\n")
                 if cut < 0:
-                    carry = block
+                    carry += chunk
                     continue
-                carry, block = block[cut + 1:], block[:cut + 1]
-            n = block.count(b"\n")  # lines split on b"\n" only, as polars numbers them
-            lo, hi = line_no + 1, line_no + n
-            i = bisect.bisect_left(marks, lo)
-            if i < len(marks) and marks[i] <= hi:
-                keep = []
-                for num, raw in enumerate(block.split(b"\n")[:-1], lo):
-                    if num in skip:
-                        text = raw.decode("utf-8", "replace").rstrip("\r")
-                        if num != 1 or not looks_like_header(text):
-                            bad_text[num] = text
-                    else:
-                        keep.append(raw)
-                if keep:
-                    yield b"\n".join(keep) + b"\n", len(keep), done
-            else:
-                yield block, n, done
-            line_no = hi
+                # one copy at most: the part of the last read that was not a whole line, and this one
+                block = carry + memoryview(chunk)[:cut + 1] if carry or cut + 1 < len(chunk) else chunk
+                carry = chunk[cut + 1:]
+            else:  # end of file: a last line without a line break
+                block = carry + b"\n" if carry else b""
+                carry = b""
+            if first and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+            n = block.count(b"\n")
+            read = n
+            if first and has_header and n:
+                block = block[block.index(b"\n") + 1:]
+                n -= 1
+            first = first and not read
+            yield block, n, read, done, not chunk
             if not chunk:
                 return
+
+
+def _tail(block: bytes, lines: int) -> bytes:
+    """The last ``lines`` lines of ``block`` (which ends with a line break)."""
+    if lines <= 0:
+        return b""
+    pos = len(block) - 1
+    for _ in range(lines):
+        pos = block.rfind(b"\n", 0, pos)
+    return block[pos + 1:]
+
+
+def _lines(block: bytes) -> pl.DataFrame:
+    """One row per physical line of ``block`` (blank lines as null, the CR of CRLF removed).
+
+    The unit separator (0x1F) splits a line here, so a line holding one would be seen cut short
+    while the parser reads all of it; ``_cut`` marks such lines so they are rejected."""
+    if not block:
+        return pl.DataFrame(schema={"line": pl.String, "_cut": pl.String})
+    return pl.read_csv(io.BytesIO(block), has_header=False, separator="\x1f", quote_char=None,
+                       schema={"line": pl.String, "_cut": pl.String}, truncate_ragged_lines=True,
+                       missing_columns="insert", encoding="utf8-lossy", glob=False)
+
+
+def _with_line_columns(frame: pl.DataFrame, numbers, padded, null_placeholder) -> pl.DataFrame:
+    return frame.with_columns(pl.Series("source_line", numbers, dtype=pl.UInt32),
+                              pl.Series("q_padded", padded, dtype=pl.Boolean),
+                              pl.Series("q_null_placeholder", null_placeholder, dtype=pl.Boolean))
+
+
+def _read_block(block: bytes, n: int, first: int, last: bool, state: _ReadState) -> tuple[list[pl.DataFrame], int]:
+    """Parse the records of one block of ``n`` lines whose first line is line ``first``. Returns the frames
+    and how many of the block's lines were used: the rest, the start of a record that goes on
+    in the next block, is read again with it.
+
+    Fast path: every line matches ``_RECORD`` (exactly 95 fields, sound quoting, no refused
+    character), so each line is one whole record and polars parses the block in one call; the
+    parser must then give exactly one row per line. Otherwise only the lines that do not match
+    are looked at one by one: a line with an open quote is joined with the lines after it while
+    the quote stays open and kept as one record when the join is one valid record (a quoted
+    field holding line breaks); any other line is rejected alone."""
+    lines = _lines(block)
+    if lines.height != n:
+        raise InputError(f"{state.name}: the file could not be split into lines reliably; check its line endings")
+    checks = lines.select(
+        (pl.col("line").str.contains(_RECORD) & pl.col("_cut").is_null()).fill_null(False).alias("ok"),
+        # cheap per-line signals for the import report, taken while the line is at hand
+        pl.col("line").str.contains(r" ,|, |^ | $").fill_null(False).alias("q_padded"),
+        pl.col("line").str.contains(r"(?:^|,)\s*NULL\s*(?:,|$)").fill_null(False).alias("q_null_placeholder"),
+    )
+    numbers = pl.int_range(first, first + n, eager=True, dtype=pl.UInt32)
+    if n and checks["ok"].all():
+        # the parser must agree: one row per line (if not, the lines are parsed again in
+        # halves below to find the one it reads differently)
+        frame = _parse(block, state.columns)
+        if frame.height == n:
+            state.records += n
+            return [_with_line_columns(frame, numbers, checks["q_padded"], checks["q_null_placeholder"])], n
+    keep = checks["ok"].to_list()
+    text, cut = lines["line"], lines["_cut"]
+    bad = checks["ok"].not_().arg_true().to_list()
+    why = lines[bad].select(_structure_exprs()).rows() if bad else []
+    joined: list[tuple[int, str]] = []
+    used = n
+    resume = 0  # lines before this index are settled (kept, joined or rejected)
+    for k, (n_fields, bad_quotes, bad_chars) in zip(bad, why):
+        if k < resume:
+            continue  # part of a record joined above
+        line = text[k]
+        if line is None or line.strip() == "":
+            state.blank += 1
+            continue
+        if not bad_chars and line.count('"') % 2 == 1:
+            parts, j, open_quote = [line], k, True
+            while open_quote and j + 1 < n and j + 2 - k <= MAX_RECORD_LINES and cut[j + 1] is None:
+                j += 1
+                parts.append(text[j] or "")
+                open_quote = open_quote ^ (parts[-1].count('"') % 2 == 1)
+            if open_quote and j + 1 == n and not last and n - k < MAX_RECORD_LINES:
+                used = k
+                keep[k:] = [False] * (n - k)
+                break
+            if not open_quote:
+                record = "\n".join(parts)
+                if _RECORD_RE.fullmatch(record):
+                    joined.append((first + k, record))
+                    keep[k:j + 1] = [False] * (j + 1 - k)
+                    resume = j + 1
+                    continue
+        if bad_chars:
+            reason = "contains a NUL or separator control character (damaged or binary data)"
+        elif bad_quotes:
+            reason = "stray or unbalanced double quote (bad quoting)"
+        else:
+            reason = f"has {n_fields} fields, expected {N_COLUMNS}"
+            if "\r" in line.rstrip("\r"):  # records run together at a lone carriage return (issue 13.11)
+                reason = (f"holds {line.rstrip(chr(13)).count(chr(13)) + 1} records run together: a carriage return "
+                          f"inside the line is taken for a line end by some programs and not by others ({n_fields} "
+                          f"fields, expected {N_COLUMNS}); save the extract again with Windows or Unix line ends")
+        state.rejected.append(Rejected(state.name, first + k, reason))
+        if n_fields is not None:
+            state.field_counts[n_fields] = state.field_counts.get(n_fields, 0) + 1
+    frames = []
+    mask = pl.Series(keep, dtype=pl.Boolean)
+    if mask.any():
+        frames += _parse_lines(_kept_bytes(block, keep), numbers.filter(mask),
+                               checks["q_padded"].filter(mask), checks["q_null_placeholder"].filter(mask), state)
+    if joined:
+        frames.append(_with_line_columns(_parse_records([r for _, r in joined], state.columns),
+                                         [ln for ln, _ in joined], [False] * len(joined), [False] * len(joined)))
+        state.records += len(joined)
+    if len(frames) > 1:
+        frames = [pl.concat(frames, how="vertical").sort("source_line")]
+    return frames, used
+
+
+def _kept_bytes(block: bytes, keep: list[bool]) -> bytes:
+    """The lines of ``block`` whose ``keep`` is true, as one buffer: the runs of kept lines are
+    cut out whole (only the line starts up to the last dropped line are looked for)."""
+    runs, pos, run_start = [], 0, None
+    last_drop = max((i for i, k in enumerate(keep) if not k), default=-1)
+    for i in range(last_drop + 1):
+        end = block.index(b"\n", pos) + 1
+        if keep[i]:
+            if run_start is None:
+                run_start = pos
+        elif run_start is not None:
+            runs.append(block[run_start:pos])
+            run_start = None
+        pos = end
+    if run_start is None:
+        run_start = pos
+    runs.append(block[run_start:])
+    return b"".join(runs)
+
+
+def _parse_lines(data: bytes, numbers: pl.Series, padded: pl.Series, nulls: pl.Series,
+                 state: _ReadState) -> list[pl.DataFrame]:
+    """Parse lines that each passed the record check; the parser must give one row per line.
+    Where it does not (a character the check lets through but the parser reads as a line
+    break), halve the lines until the culprit is alone, and reject it alone."""
+    frame = _parse(data, state.columns)
+    if frame.height == len(numbers):
+        state.records += len(numbers)
+        return [_with_line_columns(frame, numbers, padded, nulls)]
+    if len(numbers) == 1:
+        state.rejected.append(Rejected(state.name, int(numbers[0]),
+                                       "holds a character the CSV parser reads as a line break (e.g. a lone carriage return)"))
+        return []
+    h = len(numbers) // 2
+    cut = _tail(data, len(numbers) - h)
+    head = data[:len(data) - len(cut)]
+    return (_parse_lines(head, numbers[:h], padded[:h], nulls[:h], state)
+            + _parse_lines(cut, numbers[h:], padded[h:], nulls[h:], state))
 
 
 def _parse(source: bytes, columns: list[str] | None) -> pl.DataFrame:
@@ -317,45 +538,6 @@ def _parse_records(records: list[str], columns: list[str] | None) -> pl.DataFram
     wanted = columns or DOJ_COLUMNS
     rows = [_split(r) for r in records]
     return pl.DataFrame({c: [row[DOJ_COLUMNS.index(c)] for row in rows] for c in wanted}, schema={c: pl.String for c in wanted})
-
-
-def _diagnose(bad: pl.DataFrame, text: dict[int, str], name: str) -> tuple[list[Rejected], list[tuple[int, str]], int]:
-    """Explain each bad line. A quoted field with a line break inside it spans two physical
-    lines; such a pair that makes one valid record is kept (numbered by its first line).
-    Blank lines carry no data: they are counted, not rejected."""
-    rejected: list[Rejected] = []
-    rescued: list[tuple[int, str]] = []
-    blank = 0
-    rows = bad.rows()
-    i = 0
-    while i < len(rows):
-        line_no, n_fields, bad_quotes, bad_chars = rows[i]
-        line = text.get(line_no, "")
-        if line.strip() == "":
-            blank += 1
-            i += 1
-            continue
-        nxt = rows[i + 1][0] if i + 1 < len(rows) else None
-        if (line.count('"') % 2 == 1 and nxt == line_no + 1 and text.get(nxt)
-                and not bad_chars and not rows[i + 1][3]):
-            joined = line + "\n" + text[nxt]
-            if joined.count('"') % 2 == 0 and len(_split(joined)) == N_COLUMNS:
-                rescued.append((line_no, joined))
-                i += 2
-                continue
-        if bad_chars:
-            reason = "contains a NUL or separator control character (damaged or binary data)"
-        elif bad_quotes:
-            reason = "stray or unbalanced double quote (bad quoting)"
-        else:
-            reason = f"has {n_fields} fields, expected {N_COLUMNS}"
-            if "\r" in line.rstrip("\r"):  # records run together at a lone carriage return (issue 13.11)
-                reason = (f"holds {line.rstrip(chr(13)).count(chr(13)) + 1} records run together: a carriage return "
-                          f"inside the line is taken for a line end by some programs and not by others ({n_fields} "
-                          f"fields, expected {N_COLUMNS}); save the extract again with Windows or Unix line ends")
-        rejected.append(Rejected(name, line_no, reason))
-        i += 1
-    return rejected, rescued, blank
 
 
 def _split(record: str) -> list[str]:

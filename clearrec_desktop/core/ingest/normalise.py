@@ -207,10 +207,11 @@ def normalise_doj(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
         .fill_null(False).alias("q_section_variant"),
     ])
 
+    # one look-up per date column: the date, its quality and (for the conviction date) its year
+    years = {"STP_EVENT_DATE": "_step_year", "DISP_DATE": "_disp_year"}
     for col, name in (("PRI_DOB", "dob"), ("CYC_DATE", "cycle_date"), ("STP_EVENT_DATE", "step_date"), ("DISP_DATE", "_disp_date")):
-        df = via_unique(df, [col], date_and_quality(pl.col(col), name))
-    df = via_unique(df, ["STP_EVENT_DATE"], [date_year(pl.col("STP_EVENT_DATE")).alias("_step_year")])
-    df = via_unique(df, ["DISP_DATE"], [date_year(pl.col("DISP_DATE")).alias("_disp_year")])
+        year = [date_year(pl.col(col)).alias(years[col])] if col in years else []
+        df = via_unique(df, [col], [*date_and_quality(pl.col(col), name), *year])
     df = via_unique(df, ["CONV_STAT_DESCR", "CONV_OFFENSE_TOC", "OFFENSE_TOC"], level_expr())
     df = via_unique(df, ["DISP_DESCR", "STP_TYPE_DESCR", "STP_ORI_CNTY_NAME", "STP_ORI_CODE", "STP_ORI_DESCR"], [
         pl.col("DISP_DESCR").str.to_uppercase().str.starts_with("CONVICTED").fill_null(False).alias("convicted"),

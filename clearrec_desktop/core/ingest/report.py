@@ -98,20 +98,108 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 def build_report(rows: pl.DataFrame, files: list[FileReport]) -> ImportReport:
-    q_cols = [c for c in rows.columns if c.startswith("q_")]
-    sums = rows.select([pl.col(c).sum() for c in q_cols]).row(0, named=True) if rows.height else {}
-    warnings = {k: int(v) for k, v in sums.items() if v and k in WARNINGS}
-    convictions = (
-        rows.lazy().filter(pl.col("convicted")).select("subject_id", "count_key", "county").unique(["subject_id", "count_key"])
-        .group_by("county").len().sort("len", descending=True).collect()
-    )
-    by_county = rows.group_by("county").len()
-    return ImportReport(
-        files=files, rows=rows.height,
-        counties={(c or ""): int(n) for c, n in convictions.iter_rows()},
-        rows_by_county={(c or ""): int(n) for c, n in by_county.iter_rows()},
-        warnings=warnings,
-    )
+    acc = ReportAccumulator()
+    acc.add(rows)
+    return acc.report(files)
+
+
+DUPLICATE_FLAG = "q_possible_duplicate_person"
+
+
+class ReportAccumulator:
+    """The import report's figures gathered block by block, so no file is ever held whole.
+
+    Also finds the possible duplicate people (two subject ids, one normalised name and date of
+    birth: ``normalise.flag_duplicate_people``), which can only be known once every row is in.
+    Kept per block: counters, and per person or per conviction count a few narrow columns."""
+
+    _COMPACT_PARTS = 16   # blocks between merges of the per-person tables (they repeat people)
+
+    def __init__(self, *, count_convictions: bool = True) -> None:
+        """``count_convictions=False``: the caller gives the conviction counts per county to
+        ``report`` (the screening facts count them anyway), so they are not gathered here."""
+        self._count = count_convictions
+        self.rows = 0
+        self._q: dict[str, int] = {}
+        self._by_county: dict[str, int] = {}
+        self._conv: list[pl.DataFrame] = []      # subject_id, count_key, county of convicted rows
+        self._people: list[pl.DataFrame] = []    # subject_id, _nk, dob, first source_file / line
+        self._per_subject: list[pl.DataFrame] = []  # subject_id, rows
+        self._dups: tuple[pl.Series, pl.DataFrame] | None = None
+
+    def add(self, rows: pl.DataFrame) -> None:
+        from .normalise import name_key
+
+        self.rows += rows.height
+        self._dups = None
+        q_cols = [c for c in rows.columns if c.startswith("q_") and c != DUPLICATE_FLAG]
+        if rows.height:
+            for k, v in rows.select([pl.col(c).sum() for c in q_cols]).row(0, named=True).items():
+                self._q[k] = self._q.get(k, 0) + int(v or 0)
+        else:
+            for k in q_cols:
+                self._q.setdefault(k, 0)
+        for c, n in rows.group_by("county").len().iter_rows():
+            self._by_county[c or ""] = self._by_county.get(c or "", 0) + n
+        if self._count:
+            self._conv.append(rows.lazy().filter(pl.col("convicted")).select("subject_id", "count_key", "county")
+                              .unique(["subject_id", "count_key"], keep="first", maintain_order=True).collect())
+        self._people.append(rows.lazy().select("subject_id", name_key(pl.col("name")).alias("_nk"), "dob",
+                                               "source_file", "source_line")
+                            .drop_nulls(["subject_id", "_nk", "dob"]).sort("source_file", "source_line")
+                            .group_by("subject_id", "_nk", "dob", maintain_order=True)
+                            .agg(pl.col("source_file").first(), pl.col("source_line").first()).collect())
+        self._per_subject.append(rows.group_by("subject_id").len("rows"))
+        if len(self._people) >= self._COMPACT_PARTS:
+            self._compact()
+
+    def _compact(self) -> None:
+        if self._conv:
+            self._conv = [pl.concat(self._conv).unique(["subject_id", "count_key"], keep="first", maintain_order=True)]
+        self._people = [self._merge_people()]
+        self._per_subject = [pl.concat(self._per_subject).group_by("subject_id").agg(pl.col("rows").sum())]
+
+    def _merge_people(self) -> pl.DataFrame:
+        if not self._people:
+            return pl.DataFrame(schema={"subject_id": pl.String, "_nk": pl.String, "dob": pl.Date,
+                                        "source_file": pl.String, "source_line": pl.Int64})
+        return (pl.concat(self._people, how="vertical_relaxed").sort("source_file", "source_line")
+                .group_by("subject_id", "_nk", "dob", maintain_order=True)
+                .agg(pl.col("source_file").first(), pl.col("source_line").first()))
+
+    def duplicates(self) -> tuple[pl.Series, pl.DataFrame]:
+        """(subject ids of possible duplicate people, each one's first row per name and date of
+        birth: subject_id, name key, dob, source_file, source_line)."""
+        if self._dups is None:
+            people = self._merge_people()
+            self._people = [people]
+            dupes = (people.group_by("_nk", "dob").agg(pl.col("subject_id").n_unique().alias("_n"), pl.col("subject_id"))
+                     .filter(pl.col("_n") > 1).explode("subject_id").select("subject_id").unique().to_series())
+            self._dups = (dupes.sort(), people.filter(pl.col("subject_id").is_in(dupes.implode())))
+        return self._dups
+
+    def report(self, files: list[FileReport], counties: dict[str, int] | None = None) -> ImportReport:
+        """``counties``: conviction counts per county, when the accumulator was told not to count."""
+        dupes, _ = self.duplicates()
+        q = dict(self._q)
+        if self._per_subject:
+            per = pl.concat(self._per_subject).group_by("subject_id").agg(pl.col("rows").sum())
+            self._per_subject = [per]
+            q[DUPLICATE_FLAG] = int(per.filter(pl.col("subject_id").is_in(dupes.implode()))["rows"].sum() or 0)
+        warnings = {k: v for k, v in q.items() if v and k in WARNINGS}
+        if counties is None:
+            conv = pl.concat(self._conv) if self._conv else pl.DataFrame(
+                schema={"subject_id": pl.String, "count_key": pl.String, "county": pl.String})
+            self._conv = [conv.unique(["subject_id", "count_key"], keep="first", maintain_order=True)]
+            by_county = (self._conv[0].group_by("county").len()
+                         .with_columns(pl.col("county").fill_null("")).sort(["len", "county"], descending=[True, False]))
+            counties = {c: int(n) for c, n in by_county.iter_rows()}
+        return ImportReport(
+            files=files, rows=self.rows,
+            counties=counties,
+            rows_by_county=dict(sorted(self._by_county.items())),
+            warnings=warnings,
+        )
 
 
 def report_json(report: ImportReport) -> str:

@@ -18,7 +18,9 @@ Layout facts the code relies on (checked by tests/core/outputs/test_documents.py
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 from xml.sax.saxutils import escape
@@ -28,7 +30,9 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -45,18 +49,57 @@ from reportlab.platypus import (
 )
 
 from ..errors import InputError
+from ..safety import resource_path
 from .filing import Office, _county_name
 
-# --------------------------------------------------------------------------- text helpers
+# --------------------------------------------------------------------------- fonts and text
 
-_ASCII = str.maketrans({"\u2265": ">=", "\u2264": "<=", "\u2192": "->", "\u2190": "<-", "\u2260": "!=",
-                        "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2212": "-"})
+# Liberation Serif (Times metrics, CRC 2.104), bundled under the SIL OFL in resources/fonts/ and
+# embedded (subset) in every PDF: e-filing services and PDF/A want embedded fonts, and names
+# such as NGUYỄN print as recorded instead of through a cp1252 standard font.
+FONT, BOLD = "LiberationSerif", "LiberationSerif-Bold"
+FONT_FILES = {FONT: "fonts/LiberationSerif-Regular.ttf", BOLD: "fonts/LiberationSerif-Bold.ttf"}
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> frozenset[int]:
+    """Register the bundled fonts once; return the code points both faces can print."""
+    covered: frozenset[int] | None = None
+    for name, rel in FONT_FILES.items():
+        path = resource_path(rel)
+        if not path.is_file():
+            raise InputError(f"{path}: the bundled font is missing; reinstall ClearRec")
+        if name not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+        face = set(pdfmetrics.getFont(name).face.charToGlyph)
+        covered = frozenset(face) if covered is None else covered & face
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+    return covered | {0x0A}
+
+
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def unprintable(text: object) -> list[str]:
+    """The characters of ``text`` no bundled font can print (as U+XXXX), in order, once each."""
+    covered = _fonts()
+    out: list[str] = []
+    for ch in _CONTROL.sub(" ", "" if text is None else str(text)):
+        code = f"U+{ord(ch):04X}"
+        if ord(ch) not in covered and code not in out:
+            out.append(code)
+    return out
 
 
 def _t(value: object) -> str:
-    """Text the standard PDF fonts can show (cp1252); anything else becomes '?'."""
-    text = "" if value is None else str(value)
-    return text.translate(_ASCII).encode("cp1252", "replace").decode("cp1252")
+    """Text as the PDF prints it: control characters become spaces, and a character no bundled
+    font has is shown as its code ([U+4E2D]) - visibly, never as a silent "?". Rows whose
+    names need that are held out of court documents before they get here (see packet.py)."""
+    text = _CONTROL.sub(" ", "" if value is None else str(value))
+    covered = _fonts()
+    if all(ord(ch) in covered for ch in text):
+        return text
+    return "".join(ch if ord(ch) in covered else f"[U+{ord(ch):04X}]" for ch in text)
 
 
 def _x(value: object) -> str:
@@ -111,7 +154,6 @@ EX_W, EX_H = landscape(letter)
 EX_X, EX_TOP, EX_BOTTOM = 72.0, EX_H - 66, 72.0
 EX_WIDTH = EX_W - EX_X - 36
 
-FONT, BOLD = "Times-Roman", "Times-Bold"
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=12, leading=LINE, firstLineIndent=36)
 PLAIN = ParagraphStyle("plain", parent=BODY, firstLineIndent=0)
 HEAD = ParagraphStyle("head", parent=PLAIN, fontName=BOLD, alignment=TA_CENTER)
@@ -214,15 +256,20 @@ class _Doc(BaseDocTemplate):
     and report pages (plain), with "Page X of Y" on every page."""
 
     def __init__(self, buf, *, title: str, author: str, subject: str, audit_head: str | None,
-                 first: str = "pleading"):
+                 first: str = "pleading", banner: str = "", keywords: str = ""):
+        _fonts()  # registered on first use: a missing font file is then a clear error, not an import failure
         super().__init__(buf, pagesize=letter, invariant=1, title=_t(title), author=_t(author),
-                         subject=_t(subject), creator="ClearRec Desktop", producer="ClearRec Desktop",
+                         subject=_t(subject), keywords=_t(keywords), creator="ClearRec Desktop",
+                         producer="ClearRec Desktop",
+                         # start in the embedded font: the default (Helvetica) is not embedded
+                         initialFontName=FONT, initialFontSize=12,
                          leftMargin=TEXT_X, rightMargin=PAGE_W - TEXT_X - TEXT_W,
                          topMargin=PAGE_H - FRAME_TOP, bottomMargin=FRAME_BOTTOM)
         self.footer_title = ""
         self.exhibit_label = ""
         self.bookmarks = 0
         self.audit_head = audit_head
+        self.banner = banner  # e.g. "CONDITIONALLY LODGED UNDER SEAL ...", on every page
         self.page_centres: list[float] = []
         pleading = Frame(TEXT_X, FRAME_BOTTOM, TEXT_W, LINES * LINE, 0, 0, 0, 0, id="pleading")
         exhibit = Frame(EX_X, EX_BOTTOM, EX_WIDTH, EX_TOP - EX_BOTTOM, 0, 0, 0, 0, id="exhibit")
@@ -236,7 +283,15 @@ class _Doc(BaseDocTemplate):
         self.addPageTemplates(sorted(templates, key=lambda t: t.id != first))
 
     # -- page furniture -------------------------------------------------------------
+    def _banner(self, canv: Canvas, width: float, height: float) -> None:
+        if self.banner:
+            canv.saveState()
+            canv.setFont(BOLD, 10)
+            canv.drawCentredString(width / 2, height - 22, _t(self.banner))
+            canv.restoreState()
+
     def _page_number(self, canv: Canvas, width: float) -> None:
+        self._banner(canv, width, canv._pagesize[1])
         n = canv.getPageNumber()
         self.page_centres.append(width / 2)
         canv.saveState()
@@ -312,11 +367,13 @@ def _show_outline(canv, doc) -> None:
 def _caption(office: Office, *, parties: Sequence[str], case_number: str, nature: str,
              extra: Sequence[str] = (), gap: bool = True) -> list:
     """First-page heading (CRC 2.111): attorney block on lines 1-7 left of centre, court
-    title on line 8, then the case title left and case number / nature of paper right."""
-    attorney = [
-        _x(office.district_attorney.upper()),
-        f"District Attorney (SBN {_x(office.state_bar_number)})",
-        f"County of {_x(_county_name(office.county))}",
+    title on line 8, then the case title left and case number / nature of paper right. With a
+    deputy, the deputy who reviewed and signs is named with their State Bar number."""
+    attorney = [f"{_x(office.district_attorney.upper())} (SBN {_x(office.state_bar_number)})", "District Attorney"]
+    if office.deputy:
+        attorney += [f"{_x(office.deputy.upper())} (SBN {_x(office.deputy_state_bar_number)})",
+                     "Deputy District Attorney"]
+    attorney += [
         _x(office.office),
         *(_x(a) for a in office.address_lines),
         f"Tel. {_x(office.phone)}",
@@ -325,8 +382,9 @@ def _caption(office: Office, *, parties: Sequence[str], case_number: str, nature
     ]
     block = Paragraph("<br/>".join(attorney), ParagraphStyle("atty", parent=SINGLE,
                                                              rightIndent=TEXT_W - (CLERK_SPACE_X - TEXT_X) + 6))
-    court = office.court.upper()
-    court_lines = [court] if "COUNTY OF" in court else [court, f"COUNTY OF {_county_name(office.county).upper()}"]
+    court = office.court_title
+    head, sep, tail = court.rpartition(", COUNTY OF ")
+    court_lines = [head + ",", "COUNTY OF " + tail] if sep else [court]
     story: list = [
         _Mark(_show_outline),
         _Snap(block, lines=7, too_long="office file: the attorney block does not fit lines 1-7 of page 1"),
@@ -340,6 +398,7 @@ def _caption(office: Office, *, parties: Sequence[str], case_number: str, nature
     half = TEXT_W / 2
     table = Table([[left, right]], colWidths=[half, half])
     table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 12, 12),  # the default cell font (Helvetica) is not embedded
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 0),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 12),
@@ -358,7 +417,8 @@ def _signature(office: Office, lead: Flowable) -> list:
     """The closing paragraph, date line and signature block, kept on one page."""
     lines = ["Respectfully submitted,", "", _x(office.district_attorney.upper()),
              f"District Attorney, County of {_x(_county_name(office.county))}", "", "",
-             "By: ______________________________", _x(office.signer), _x(office.signer_role)]
+             "By: ______________________________", _x(office.signer),
+             f"{_x(office.signer_role)} (SBN {_x(office.signer_bar_number)})"]
     return [KeepTogether([lead, _p("Dated: ____________________", PLAIN), _p("<br/>".join(lines), SIGN)])]
 
 
@@ -367,28 +427,76 @@ def _dated_signature(right: Sequence[str]) -> _Snap:
     half = TEXT_W / 2
     table = Table([[Paragraph("<br/>" * (len(right) - 2) + "Dated: ____________", SINGLE),
                     Paragraph("<br/>".join(right), SINGLE)]], colWidths=[half, half])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")] + [
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 12, 12), ("VALIGN", (0, 0), (-1, -1), "TOP")] + [
         (f"{side}PADDING", (0, 0), (-1, -1), 0) for side in ("TOP", "BOTTOM", "LEFT", "RIGHT")]))
     return _Snap(table, keep=True)
 
 # --------------------------------------------------------------------------- exhibits
 
-EX_FONT_SIZE, EX_LEADING, EX_PAD = 9.0, 10.5, 2.5
-EX_COLUMNS_A = [("No.", 26), ("Court case", 60), ("Courthouse", 86), ("Defendant (AKA)", 104),
-                ("DOB", 48), ("CII", 50), ("Conv. date", 48), ("Count", 30),
-                ("Section as convicted", 60), ("Level", 26), ("Relief", 56), ("Basis", 90)]
-# Exhibit B has no relief / basis: the reason (often long) gets the room.
-EX_COLUMNS_B = [("No.", 26), ("Court case", 60), ("Courthouse", 70), ("Defendant (AKA)", 104),
-                ("DOB", 48), ("CII", 50), ("Conv. date", 48), ("Count", 30),
-                ("Section as convicted", 54), ("Level", 26), ("Ground", 56), ("Reason", 112)]
-MAX_CELL_LINES = 8
+
+@dataclass(frozen=True)
+class ExhibitLayout:
+    """Type size and columns of the exhibit tables. The standard layout is 12 pt (CRC 2.104),
+    with related facts stacked in one cell so the table fits a landscape page; the compact
+    9-pt layout, one fact per column, is for courts that accept it."""
+
+    name: str
+    size: float
+    leading: float
+    pad: float
+    columns_a: tuple[tuple[str, float], ...]
+    columns_b: tuple[tuple[str, float], ...]
+    stacked: bool
+
+    @property
+    def max_lines(self) -> int:
+        """Lines a row may take and still fit one page under the repeated header (a row never
+        splits across pages, so a taller one is held out and listed in the cover report)."""
+        header = 2 * self.leading + 2 * self.pad
+        return int((EX_TOP - EX_BOTTOM - header - 2 * self.pad - 24) // self.leading)
 
 
-def _hard_wrap(line: str, font: str, width: float) -> list[str]:
+STANDARD = ExhibitLayout(
+    "standard", 12.0, 14.0, 3.0,
+    (("No.", 34), ("Court case / courthouse", 132), ("Defendant (AKA)", 140), ("DOB / CII", 72),
+     ("Conv. date / count", 72), ("Section / level", 82), ("Relief", 72), ("Basis", 80)),
+    (("No.", 34), ("Court case / courthouse", 132), ("Defendant (AKA)", 140), ("DOB / CII", 72),
+     ("Conv. date / count", 72), ("Section / level", 82), ("Ground and reason", 152)),
+    True)
+COMPACT = ExhibitLayout(
+    "compact", 9.0, 10.5, 2.5,
+    (("No.", 26), ("Court case", 60), ("Courthouse", 86), ("Defendant (AKA)", 104), ("DOB", 48), ("CII", 50),
+     ("Conv. date", 48), ("Count", 30), ("Section as convicted", 60), ("Level", 26), ("Relief", 56),
+     ("Basis", 90)),
+    (("No.", 26), ("Court case", 60), ("Courthouse", 70), ("Defendant (AKA)", 104), ("DOB", 48), ("CII", 50),
+     ("Conv. date", 48), ("Count", 30), ("Section as convicted", 54), ("Level", 26), ("Ground", 56),
+     ("Reason", 112)),
+    False)
+LEVEL_WORDS = {"F": "felony", "M": "misdemeanor", "I": "infraction"}
+REDACTED = "redacted"
+
+
+def exhibit_cells(layout: ExhibitLayout, exhibit: str, row_no: int, case: str, courthouse: str, person: str,
+                  dob: str, cii: str, conv_date: str, count: str, section: str, level: str,
+                  tail: tuple[str, str], redact: bool) -> list[str]:
+    """One exhibit row's cells in the layout's columns. ``tail`` is (relief, basis) for Exhibit A
+    and (ground, reason) for Exhibit B. The public version prints "redacted" for date of birth
+    and CII."""
+    if redact:
+        dob = cii = REDACTED
+    if not layout.stacked:
+        return [str(row_no), case, courthouse, person, dob, cii, conv_date, count, section, level, *tail]
+    level_text = LEVEL_WORDS.get(level, level or "level unknown")
+    cells = [str(row_no), f"{case}\n{courthouse}", person, f"{dob}\n{cii}", f"{conv_date}\ncount {count}",
+             f"{section}\n{level_text}"]
+    return cells + (list(tail) if exhibit == "A" else [f"{tail[0]}:\n{tail[1]}"])
+
+
+def _hard_wrap(line: str, font: str, size: float, width: float) -> list[str]:
     """Break a line with no usable spaces (``11357(A)HS-POSSESS``) by characters."""
     out, cur = [], ""
     for ch in line:
-        if cur and stringWidth(cur + ch, font, EX_FONT_SIZE) > width:
+        if cur and stringWidth(cur + ch, font, size) > width:
             out.append(cur)
             cur = ch.lstrip()
         else:
@@ -397,46 +505,52 @@ def _hard_wrap(line: str, font: str, width: float) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
-def _wrap_cell(text: str, width: float, bold: bool = False) -> tuple[str, int]:
-    font, avail = (BOLD if bold else FONT), width - 2 * EX_PAD
+def wrap_text(text: str, width: float, size: float, bold: bool = False) -> tuple[str, ...]:
+    """``text`` broken into lines no wider than ``width`` at ``size`` (never cut)."""
+    font = BOLD if bold else FONT
     lines: list[str] = []
     for para in _t(text).split("\n"):
-        for line in simpleSplit(para, font, EX_FONT_SIZE, avail) or [""]:
-            lines += _hard_wrap(line, font, avail) if stringWidth(line, font, EX_FONT_SIZE) > avail else [line]
-    if len(lines) > MAX_CELL_LINES:  # never silently: the cut is marked
-        lines = lines[:MAX_CELL_LINES - 1] + [lines[MAX_CELL_LINES - 1].rstrip() + " [...]"]
-    return "\n".join(lines), len(lines)
+        for line in simpleSplit(para, font, size, width) or [""]:
+            lines += _hard_wrap(line, font, size, width) if stringWidth(line, font, size) > width else [line]
+    return tuple(lines)
 
 
-def _exhibit_table(columns: list[tuple[str, float]], rows: Iterable[list[str]]) -> Table:
+def row_lines(layout: ExhibitLayout, columns: Sequence[tuple[str, float]], cells: Sequence[str]) -> int:
+    """How many lines the tallest cell of a row takes."""
+    return max(len(wrap_text(v, w - 2 * layout.pad, layout.size)) for v, (_, w) in zip(cells, columns))
+
+
+def _exhibit_table(layout: ExhibitLayout, columns: Sequence[tuple[str, float]], rows: Iterable[list[str]]) -> Table:
     widths = [w for _, w in columns]
+    size, leading, pad = layout.size, layout.leading, layout.pad
     header = []
     header_lines = 1
     for title, w in columns:
-        text, n = _wrap_cell(title, w, True)
-        header.append(text)
-        header_lines = max(header_lines, n)
+        lines = wrap_text(title, w - 2 * pad, size, True)
+        header.append("\n".join(lines))
+        header_lines = max(header_lines, len(lines))
     data = [header]
-    heights = [header_lines * EX_LEADING + 2 * EX_PAD]
+    heights = [header_lines * leading + 2 * pad]
     for row in rows:
         cells, most = [], 1
         for value, w in zip(row, widths):
-            text, n = _wrap_cell(value, w)
-            cells.append(text)
-            most = max(most, n)
+            lines = wrap_text(value, w - 2 * pad, size)
+            cells.append("\n".join(lines))
+            most = max(most, len(lines))
         data.append(cells)
-        heights.append(most * EX_LEADING + 2 * EX_PAD)
-    # splitByRow without splitInRow: a page break only ever falls between whole rows.
+        heights.append(most * leading + 2 * pad)
+    # splitByRow without splitInRow: a page break only ever falls between whole rows (rows too
+    # tall for a page were held out before, see ExhibitLayout.max_lines).
     table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1, splitByRow=1, splitInRow=0)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, EX_FONT_SIZE, EX_LEADING),
-        ("FONT", (0, 0), (-1, 0), BOLD, EX_FONT_SIZE, EX_LEADING),
+        ("FONT", (0, 0), (-1, -1), FONT, size, leading),
+        ("FONT", (0, 0), (-1, 0), BOLD, size, leading),
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.88, 0.88, 0.88)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.black),
-        ("TOPPADDING", (0, 0), (-1, -1), EX_PAD),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), EX_PAD),
-        ("LEFTPADDING", (0, 0), (-1, -1), EX_PAD),
-        ("RIGHTPADDING", (0, 0), (-1, -1), EX_PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), pad),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), pad),
+        ("LEFTPADDING", (0, 0), (-1, -1), pad),
+        ("RIGHTPADDING", (0, 0), (-1, -1), pad),
     ]))
     return table

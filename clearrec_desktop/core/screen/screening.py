@@ -15,6 +15,8 @@ from ..errors import Cancelled, InputError
 from ..ingest.normalise import CANNABIS_SECTIONS, name_key, normalise_county
 from . import code_lists
 from .code_lists import in_list, section_only
+from . import facts as facts_module
+from .facts import FactsBuilder, ScreenFacts
 from .profiles import DOUBT_GUARDS, PREDICATES, Condition, Profile, Rule, load_profile
 
 PROP64_EFFECTIVE = date(2016, 11, 9)
@@ -79,9 +81,28 @@ def years_before(as_of: date, years: int) -> date:
         return as_of.replace(year=as_of.year - years, day=28)
 
 
+def _on_distinct(frame: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Evaluate ``exprs``, which read only ``keys``, once per distinct combination of the keys
+    and join the answers back (without copying the frame's other columns)."""
+    table = frame.select(keys).unique().with_columns(exprs)
+    added = [c for c in table.columns if c not in keys]
+    looked_up = frame.select(keys).join(table, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(looked_up.select(added).get_columns())
+
+
+def _in_record_order(rows: pl.DataFrame) -> bool:
+    """Whether rows already come in (source_file, source_line) order, as an import hands them
+    over; sorting a wide frame moves every column, so it is done only when needed."""
+    f, n = pl.col("source_file"), pl.col("source_line")
+    return bool(rows.select(((f > f.shift(1)) | ((f == f.shift(1)) & (n > n.shift(1)))).fill_null(True).all()).item())
+
+
 def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One row per conviction count (SUBJECT_ID, CNT_ORDER), sentence parts combined."""
-    conv = rows.lazy().filter(pl.col("convicted")).sort("source_file", "source_line")
+    """One row per conviction count (SUBJECT_ID, CNT_ORDER), sentence parts combined: the
+    count's first row (in record order) gives every column, its parts the sentence."""
+    conv = rows.lazy().filter(pl.col("convicted"))
+    if not _in_record_order(rows):
+        conv = conv.sort("source_file", "source_line")
     part_unit = pl.col("sent_unit").str.slice(0, 1)
     timed = part_unit.is_in(["D", "M", "Y"]) & pl.col("sent_length").is_not_null()
     money = pl.col("sent_type").fill_null("").str.contains("FINE|RESTITUTION|SUSPEND|CREDIT")
@@ -105,9 +126,12 @@ def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
     firsts = [c for c in rows.columns
               if c not in ("sent_type", "sent_length", "sent_unit", "source_line") and not c.startswith("q_")]
-    agg = conv.group_by("subject_id", "count_key").agg(
-        *[pl.col(c).first() for c in firsts if c not in ("subject_id", "count_key")],
-        pl.col("source_line").first(),
+    keys = ["subject_id", "count_key"]
+    # the first row of each count whole, and the parts' aggregates, both in order of first
+    # appearance (so they line up) rather than one "first" aggregation per column
+    first_rows = conv.unique(keys, keep="first", maintain_order=True).select(
+        *keys, *[c for c in firsts if c not in keys], "source_line")
+    agg = conv.group_by(*keys, maintain_order=True).agg(
         # parts run together: the longest one ends the sentence (prop64-rules.md)
         pl.col("_part_end").max().alias("sentence_end"),
         (pl.col("_part_known").all() & pl.col("_has_part").any() & ~pl.col("_part_implausible").any()).alias("sentence_known"),
@@ -115,17 +139,102 @@ def convictions(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
         pl.col("_ref").alias("self_refs"),
         *[pl.col(c).any().alias(c) for c in rows.columns if c.startswith("q_")],
     )
-    return agg.collect()
+    first_rows, agg = pl.collect_all([first_rows, agg])
+    return pl.concat([first_rows, agg.drop(keys)], how="horizontal")
 
 
-def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, cancel=None) -> pl.DataFrame:
-    """Screen every cannabis conviction of ``county``; returns the results frame (RESULT_COLUMNS)."""
+# The steps other than convictions that screening reads (a DECEASED step, a PC 290 REGISTRATION).
+EVENT_STEPS = "DECEASED|REGISTRATION"
+
+
+def _prepare(rows: pl.DataFrame) -> pl.DataFrame:
+    if "conviction_year" not in rows.columns:   # rows imported before the column existed
+        rows = rows.with_columns(pl.col("conviction_date").dt.year().cast(pl.Int16).alias("conviction_year"))
+    return rows
+
+
+def new_facts() -> FactsBuilder:
+    """A builder of the facts screening reads, fed one block of rows at a time (facts.py)."""
+    return FactsBuilder(lambda rows: convictions(rows, None), EVENT_STEPS, prepare=_prepare)
+
+
+def facts_from_rows(rows: pl.DataFrame) -> ScreenFacts:
+    builder = new_facts()
+    builder.add(rows)
+    dups = duplicate_people_of(rows) if "q_possible_duplicate_person" in rows.columns else None
+    return builder.finish(duplicate_people=dups)
+
+
+def screen(rows: pl.DataFrame | ScreenFacts, *, county: str, as_of: date, profile: Profile, cancel=None) -> pl.DataFrame:
+    """Screen every cannabis conviction of ``county``; returns the results frame (RESULT_COLUMNS).
+
+    ``rows``: the imported rows, or the facts gathered from them while they were read (the
+    app's path: no row is read again). People are screened one partition at a time; nothing
+    of a person depends on another partition (duplicates are flagged on the rows already)."""
     if not isinstance(as_of, date):
         raise InputError("the evaluation date (--as-of) must be given explicitly")
     county_key = normalise_county(county)
-    if "conviction_year" not in rows.columns:   # rows imported before the column existed
-        rows = rows.with_columns(pl.col("conviction_date").dt.year().cast(pl.Int16).alias("conviction_year"))
-    conv = convictions(rows, as_of)
+    facts = rows if isinstance(rows, ScreenFacts) else facts_from_rows(rows)
+    several = len(facts.partitions) > 1
+
+    def one(part) -> pl.DataFrame | bytes:
+        _check_cancel(cancel)
+        result = _screen_part(part.conv, facts.steps, part.charged, facts.duplicate_people, county_key, as_of,
+                              profile, cancel)
+        # several partitions: each one's results wait compressed (a tenth of their size, and out
+        # of the way of the next partition's working memory) until all are screened
+        return facts_module.encode(result) if several else result
+
+    # partitions are independent: two at a time keep both cores busy (much of the work on one
+    # partition runs on one core)
+    parts = facts_module.map_partitions(one, facts.partitions)
+    if len(parts) == 1:
+        return share_repeated_text(parts[0])
+    # each part is in result order (evaluate sorts it); put the parts in that order one column
+    # at a time, so the results are never held twice
+    frame = pl.concat([share_repeated_text(facts_module.decode(p)) for p in parts], how="vertical", rechunk=False)
+    del parts
+    order = frame.select(pl.arg_sort_by("subject_id", "court_case_number", "count_key", nulls_last=True)).to_series()
+    columns = []
+    for name in frame.columns:
+        columns.append(frame.get_column(name).gather(order))
+        frame = frame.drop(name)
+    return pl.DataFrame(columns)
+
+
+def share_repeated_text(data):
+    """The same values, held in as little memory as they need.
+
+    polars keeps text in shared buffers: a column picked out of a larger table (the results
+    out of all of a partition's conviction counts) keeps that whole table's text alive. Each
+    text column is given buffers of its own: text that repeats (reasons, citations,
+    courthouses: a few hundred distinct texts over a million results) is stored once and
+    referred to by every row, and other text is copied out compactly."""
+    if isinstance(data, pl.DataFrame):
+        return data.with_columns([share_repeated_text(data.get_column(c)) for c, t in data.schema.items() if t == pl.String])
+    s = data
+    if s.dtype != pl.String:
+        return s
+    if s.len() < 10_000:
+        return s + ""   # a copy: text concatenated anew owns its buffer
+    sample = s.head(20_000)
+    if sample.n_unique() > sample.len() // 20 or (sample.str.len_bytes().mean() or 0) <= 12:
+        return s + ""   # many distinct values, or short ones kept in the row itself
+    distinct = s.unique(maintain_order=True)
+    if distinct.len() > s.len() // 20:
+        return s + ""
+    # rebuilt from Python so the texts own a small buffer (a slice of ``s`` would keep it all)
+    distinct = pl.Series(s.name, distinct.to_list(), dtype=pl.String)
+    index = (s.to_frame().join(distinct.to_frame().with_row_index("_i"), on=s.name, how="left",
+                              nulls_equal=True, maintain_order="left").get_column("_i"))
+    return distinct.gather(index)
+
+
+def _screen_part(conv: pl.DataFrame, steps: pl.DataFrame, charged: pl.DataFrame, duplicate_people: pl.DataFrame,
+                 county_key: str, as_of: date, profile: Profile, cancel) -> pl.DataFrame:
+    """Screen the conviction counts of some people (``steps``: the rows of EVENT_STEPS,
+    ``charged``: subject_id and cycle of every arrest cycle with a cannabis charge,
+    ``duplicate_people``: each possible duplicate's first row per name and date of birth)."""
     _check_cancel(cancel)
 
     lists = profile.lists()
@@ -140,20 +249,25 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
         pl.col("q_dob_after_conviction").any().over("subject_id").alias("dob_doubted"),
     )
     conv = code_lists.add_requirements(conv, list(lists.values()))
-    conv = conv.with_columns(
-        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & pl.col("law_code").is_in(["HS"])).fill_null(False).alias("is_cannabis"),
-        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & (pl.col("law_code") != "HS")).fill_null(False).alias("is_cannabis_wrong_code"),
+    rel_lists = sorted({a for r in profile.active_rules for c in r.when + r.when_any if c.name == "related_charge" for a in c.args})
+    # list membership reads only the charge columns, which repeat heavily: match each distinct
+    # charge once (a few hundred) rather than every count against every list entry
+    charge = ["law_code", "section_num", "section_sub", "qualifier", "offence_text",
+              *sorted({code_lists.requirement_column(r) for lst in lists.values() for r in lst.requirements()})]
+    conv = _on_distinct(conv, charge, [
         in_list(ss).alias("is_super_strike"),
         in_list(p290).alias("is_pc290"),
         (section_only(ss) | section_only(p290)).alias("is_disq_sub_unknown"),
+        *[in_list(lists[name]).alias(f"rel__{name}") for name in rel_lists],
+    ])
+    conv = conv.with_columns(
+        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & pl.col("law_code").is_in(["HS"])).fill_null(False).alias("is_cannabis"),
+        (pl.col("section_num").is_in(CANNABIS_SECTIONS) & (pl.col("law_code") != "HS")).fill_null(False).alias("is_cannabis_wrong_code"),
         (pl.col("conviction_date_quality") == "full").alias("date_known"),
         pl.col("self_refs").list.first().alias("ref"),
         pl.concat_str([pl.col("qualifier").fill_null(""), pl.col("code_section").fill_null(pl.col("offence_text")).fill_null("charge unknown")],
                       separator=" ").str.strip_chars().alias("what"),
     )
-    rel_lists = sorted({a for r in profile.active_rules for c in r.when + r.when_any if c.name == "related_charge" for a in c.args})
-    for name in rel_lists:
-        conv = conv.with_columns(in_list(lists[name]).alias(f"rel__{name}"))
     is_related = pl.any_horizontal([pl.col(f"rel__{n}") for n in rel_lists]) if rel_lists else pl.lit(False)
 
     # --- person-level facts, computed once and joined back ------------------------------------
@@ -170,7 +284,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
         (~pl.col("_sentence_open") & ~pl.col("_sentence_doubt")).alias("all_sentences_completed"),
         (~pl.col("_sentence_open") & pl.col("_sentence_doubt")).alias("all_sentences_unknown"),
     )
-    deceased = (rows.lazy().filter(pl.col("step_type").fill_null("").str.contains("DECEASED"))
+    deceased = (steps.lazy().filter(pl.col("step_type").fill_null("").str.contains("DECEASED"))
                 .sort("source_file", "source_line")
                 .group_by("subject_id").agg(_ref().alias("ev_deceased_refs"),
                                             pl.col("step_date").min().alias("deceased_date")).collect())
@@ -178,7 +292,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
     # Disqualifying events: super-strike and PC 290 convictions, PC 290 registration steps, and
     # convictions of a listed section whose deciding subsection is not recorded (a flag only).
     step = pl.col("step_type").fill_null("")
-    reg = (rows.lazy().filter(step.str.contains("REGISTRATION")
+    reg = (steps.lazy().filter(step.str.contains("REGISTRATION")
                               & ((pl.col("section_num").fill_null("") == "290")
                                  | pl.col("offence_text").fill_null("").str.contains("290")))
            .select("subject_id", pl.col("step_date").alias("ev_date"), pl.col("conviction_year").alias("ev_year"),
@@ -202,8 +316,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
     if rel_lists:
         # a related charge is screened only in an arrest cycle that holds a cannabis charge
         # (arrest or court); the evidence is the cycle's cannabis conviction, when there is one
-        charged = (rows.lazy().filter(pl.col("section_num").is_in(CANNABIS_SECTIONS))
-                   .select("subject_id", "cycle").unique().with_columns(pl.lit(True).alias("_cycle_charged")).collect())
+        charged = charged.with_columns(pl.lit(True).alias("_cycle_charged"))
         cannabis_cycles = (conv.filter(pl.col("is_cannabis") | pl.col("is_cannabis_wrong_code")).sort("source_file", "source_line")
                            .group_by("subject_id", "cycle").agg(pl.col("ref").first().alias("_cyc_ref")))
         cand = (cand.join(cannabis_cycles, on=["subject_id", "cycle"], how="left")
@@ -285,7 +398,7 @@ def screen(rows: pl.DataFrame, *, county: str, as_of: date, profile: Profile, ca
          .join(recent, on="subject_id", how="left")
          .join(undated, on="subject_id", how="left"))
     f = _other_convictions_evidence(f, conv, used, as_of)
-    f = _duplicate_evidence(f, rows, used)
+    f = _duplicate_evidence(f, duplicate_people, used)
     bool_cols = ["prior_super_strike", "later_super_strike", "maybe_super_strike", "prior_pc290_conviction",
                  "maybe_pc290_conviction", "prior_pc290_registration", "maybe_pc290_registration", "later_pc290",
                  "disqualifier_date_unknown", "disqualifier_subsection_unknown"]
@@ -383,16 +496,22 @@ def _other_convictions_evidence(f: pl.DataFrame, conv: pl.DataFrame, used: set[s
                           *[pl.lit(None, dtype=pl.String).alias(f"{c}_text") for c in cols if f"{c}_text" not in present])
 
 
-def _duplicate_evidence(f: pl.DataFrame, rows: pl.DataFrame, used: set[str]) -> pl.DataFrame:
+def duplicate_people_of(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each possibly duplicated person's first row per normalised name and date of birth (the
+    import gathers the same table block by block: ``ReportAccumulator.duplicates``)."""
+    return (rows.lazy().filter(pl.col("q_possible_duplicate_person"))
+            .select("subject_id", name_key(pl.col("name")).alias("_nk"), "dob", "source_file", "source_line")
+            .drop_nulls(["_nk", "dob"]).sort("source_file", "source_line")
+            .group_by("subject_id", "_nk", "dob", maintain_order=True)
+            .agg(pl.col("source_file").first(), pl.col("source_line").first()).collect())
+
+
+def _duplicate_evidence(f: pl.DataFrame, people: pl.DataFrame, used: set[str]) -> pl.DataFrame:
     """The other subject ids with the same name and date of birth (their first rows)."""
     if "possible_duplicate_person" not in used:
         return f.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("ev_duplicate_refs"),
                               pl.lit(None, dtype=pl.String).alias("ev_duplicate_text"))
-    people = (rows.lazy().filter(pl.col("q_possible_duplicate_person"))
-              .select("subject_id", name_key(pl.col("name")).alias("_nk"), "dob", _ref().alias("ref"),
-                      "source_file", "source_line")
-              .drop_nulls(["_nk", "dob"]).sort("source_file", "source_line")
-              .group_by("subject_id", "_nk", "dob").agg(pl.col("ref").first()).collect())
+    people = people.select("subject_id", "_nk", "dob", _ref().alias("ref"))
     pairs = (people.join(people, on=["_nk", "dob"], suffix="_o").filter(pl.col("subject_id") != pl.col("subject_id_o"))
              .sort("subject_id_o").group_by("subject_id").agg(
                  pl.col("ref_o").alias("ev_duplicate_refs"),
@@ -671,6 +790,18 @@ class _Decision:
             e = (pl.when(cond) if e is None else e.when(cond)).then(getter(i, rule))
         return e.otherwise(default) if e is not None else default
 
+    def by_rule_rows(self, f: pl.DataFrame, spec: dict) -> list[pl.Series]:
+        """``by_rule`` for costly columns (texts, evidence lists): each rule's expression is
+        evaluated only on the rows that rule decided, not on every row (the expressions are
+        row-wise, so the values are those ``by_rule`` gives). ``spec``: name -> (getter, default)."""
+        lf = f.lazy().with_row_index("_pos")
+        idx = pl.col(self.col)
+        parts = [lf.filter(idx == i).select("_pos", *[g(i, rule).alias(n) for n, (g, _) in spec.items()])
+                 for i, rule in enumerate(self.rules)]
+        parts.append(lf.filter(idx.is_null()).select("_pos", *[d.alias(n) for n, (_, d) in spec.items()]))
+        out = pl.concat(pl.collect_all(parts), how="vertical_relaxed").sort("_pos")
+        return out.drop("_pos").get_columns()
+
     def blocked(self) -> pl.Expr:
         return self.by_rule(lambda i, r: self.states[i][1], _FALSE).fill_null(False)
 
@@ -784,12 +915,12 @@ def evaluate(f: pl.DataFrame, profile: Profile, as_of: date) -> pl.DataFrame:
     posthoc_reason = pl.concat_str([
         pl.lit(g.reason + " The profile would have proposed "), pl.col("_outcome0"), pl.lit(" under rule ["),
         pl.col("_rule_id0"), pl.lit("]."), evidence_text(["ev_disq_unknown"]).fill_null(""), pl.lit(f" [{g.basis}]")])
-    f = f.with_columns(
-        d.by_rule(rule_id, pl.lit("no-rule")).alias("_rule_id0"),
-        d.by_rule(citation, pl.lit("profile " + profile.id)).alias("_citation0"),
-        d.by_rule(reason, no_rule_reason).alias("_reason0"),
-        d.by_rule(evidence, pl.col("self_refs")).alias("_evidence0"),
-    )
+    f = f.with_columns(d.by_rule_rows(f, {
+        "_rule_id0": (rule_id, pl.lit("no-rule")),
+        "_citation0": (citation, pl.lit("profile " + profile.id)),
+        "_reason0": (reason, no_rule_reason),
+        "_evidence0": (evidence, pl.col("self_refs")),
+    }))
     # Rules passed over because "no conviction within N years" could not be decided: say so.
     notes, note_refs = [], []
     for i, rule in enumerate(rules):

@@ -12,6 +12,7 @@ from datetime import date
 
 import polars as pl
 
+from .facts import ScreenFacts
 from .screening import years_before, years_between
 
 SUPPRESS_BELOW = 11
@@ -36,9 +37,14 @@ def _counts(frame: pl.DataFrame, col: str) -> dict:
     return {k: int(v) for k, v in g.iter_rows()}
 
 
-def whole_records(rows: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
-    """Every conviction count (any county, any offense) of the people screened."""
+def whole_records(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame) -> pl.DataFrame:
+    """Every conviction count (any county, any offense) of the people screened: level and
+    conviction date of each, as the count's first row gives them (``screening.convictions``)."""
     people = results.select("subject_id").unique()
+    cols = ["subject_id", "count_key", "level", "conviction_date", "conviction_date_quality"]
+    if isinstance(rows, ScreenFacts):
+        parts = [p.records.join(people, on="subject_id", how="semi").select(cols) for p in rows]
+        return pl.concat(parts) if len(parts) > 1 else parts[0]
     return (rows.lazy().filter(pl.col("convicted")).join(people.lazy(), on="subject_id", how="semi")
             .select("subject_id", "count_key", "level", "conviction_date", "conviction_date_quality",
                     "source_file", "source_line")
@@ -50,10 +56,12 @@ def whole_records(rows: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
 
 def person_outcomes(record: pl.DataFrame, results: pl.DataFrame, as_of: date, *, dismiss_everything: bool = False) -> pl.DataFrame:
     """One row per screened person: relief, and what is left on the whole record afterwards."""
-    decided = results.select("subject_id", "count_key", "outcome", "relief")
+    decided = results.lazy().select("subject_id", "count_key", "outcome", "relief")
     if dismiss_everything:
         decided = decided.with_columns(pl.lit("dismiss").alias("outcome"), pl.lit("dismiss_and_seal").alias("relief"))
-    rec = record.join(decided, on=["subject_id", "count_key"], how="left")
+    # one query on the streaming engine: the whole records (every count of every screened
+    # person) pass through in batches rather than being joined whole
+    rec = record.lazy().join(decided, on=["subject_id", "count_key"], how="left")
     cutoff = years_before(as_of, 7)
     rec = rec.with_columns(
         (pl.col("outcome") == "dismiss").fill_null(False).alias("_gone"),
@@ -68,7 +76,7 @@ def person_outcomes(record: pl.DataFrame, results: pl.DataFrame, as_of: date, *,
         ~(remaining & (pl.col("_level_after").fill_null("F") == "F")).any().alias("no_felony_left"),
         ~remaining.any().alias("no_conviction_left"),
         ~(remaining & ((pl.col("conviction_date_quality") != "full") | (pl.col("conviction_date") >= cutoff))).any().alias("none_in_7_years"),
-    )
+    ).collect(engine="streaming")
 
 
 def _people_figures(po: pl.DataFrame) -> dict:
@@ -77,33 +85,52 @@ def _people_figures(po: pl.DataFrame) -> dict:
     return {k: int(v or 0) for k, v in s.items()}
 
 
-def summarise(rows: pl.DataFrame, results: pl.DataFrame, *, county: str, as_of: date, profile, inputs: list[dict],
+def summarise(rows: pl.DataFrame | ScreenFacts, results: pl.DataFrame, *, county: str, as_of: date, profile, inputs: list[dict],
               version: str) -> dict:
-    record = whole_records(rows, results)
-    po = person_outcomes(record, results, as_of)
-    po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
-    person = (results.sort("subject_id", "source_file", "source_line").group_by("subject_id")
-              .agg(pl.col("race").first(), pl.col("gender").first(), pl.col("dob").first()))
+    if isinstance(rows, ScreenFacts) and len(rows.partitions) > 1:
+        # people are summarised partition by partition: their whole records are never all decoded
+        po_parts, po_all_parts = [], []
+        for part, res in zip(rows.partitions, rows.split(results.select("subject_id", "count_key", "outcome", "relief"))):
+            record = part.records.join(res.select("subject_id").unique(), on="subject_id", how="semi")
+            po_parts.append(person_outcomes(record, res, as_of))
+            po_all_parts.append(person_outcomes(record, res, as_of, dismiss_everything=True))
+        po, po_all = pl.concat(po_parts), pl.concat(po_all_parts)
+    else:
+        record = whole_records(rows, results)
+        po = person_outcomes(record, results, as_of)
+        po_all = person_outcomes(record, results, as_of, dismiss_everything=True)
+    # only the columns each figure reads: the results frame can be large, and a join copies it
+    first = lambda c: pl.col(c).sort_by("source_file", "source_line").first()  # noqa: E731  (in record order)
+    person = (results.lazy().select("subject_id", "source_file", "source_line", "race", "gender", "dob")
+              .group_by("subject_id").agg(first("race"), first("gender"), first("dob"))
+              .collect(engine="streaming"))
     person = person.with_columns(
         _age_band(pl.when(pl.col("dob").is_not_null()).then(years_between(pl.col("dob"), pl.lit(as_of)))).alias("age_band"))
     pp = person.join(po, on="subject_id", how="left")
 
     breakdowns = {}
-    res_p = results.join(person.select("subject_id", "age_band"), on="subject_id", how="left").with_columns(
+    # convictions counted per group without copying the results: race and gender are the
+    # conviction's own, the age band its person's (so counted per person first, then joined)
+    res_p = results.lazy().select(
+        "subject_id", "race", "gender",
         pl.when(pl.col("conviction_date").is_null()).then(pl.lit("unknown"))
         .otherwise((pl.col("conviction_date").dt.year() // 10 * 10).cast(pl.String) + "s").alias("decade"),
         pl.col("outcome").is_in(["dismiss", "reduce"]).alias("_relief"))
+    counted = {"convictions": pl.len(), "convictions_relieved": pl.col("_relief").sum()}
+    per_dim = {dim: res_p.group_by(pl.col(dim).fill_null("UNKNOWN")).agg(**counted) for dim in ("race", "gender")}
+    per_dim["age_band"] = (res_p.group_by("subject_id").agg(**counted)
+                           .join(person.lazy().select("subject_id", "age_band"), on="subject_id", how="left")
+                           .group_by(pl.col("age_band").fill_null("UNKNOWN"))
+                           .agg(pl.col("convictions").sum(), pl.col("convictions_relieved").sum()))
     for dim in ("race", "gender", "age_band"):
         g = (pp.group_by(pl.col(dim).fill_null("UNKNOWN")).agg(
                 pl.len().alias("people"), pl.col("with_relief").sum(), pl.col("no_felony_left").sum(),
                 pl.col("no_conviction_left").sum())
-             .join(res_p.group_by(pl.col(dim).fill_null("UNKNOWN")).agg(pl.len().alias("convictions"),
-                                                                          pl.col("_relief").sum().alias("convictions_relieved")),
-                   on=dim, how="left")
+             .join(per_dim[dim].collect(), on=dim, how="left")
              .sort("people", dim, descending=[True, False]))
         breakdowns[dim] = {r[dim]: {k: int(r[k] or 0) for k in g.columns if k != dim} for r in g.iter_rows(named=True)}
     dec = res_p.group_by("decade").agg(pl.len().alias("convictions"), pl.col("_relief").sum().alias("convictions_relieved"),
-                                       pl.col("subject_id").n_unique().alias("people")).sort("decade")
+                                       pl.col("subject_id").n_unique().alias("people")).sort("decade").collect()
     breakdowns["decade"] = {r["decade"]: {k: int(r[k]) for k in ("people", "convictions", "convictions_relieved")}
                             for r in dec.iter_rows(named=True)}
     publishable = {"note": f"counts under {SUPPRESS_BELOW} suppressed as \"<{SUPPRESS_BELOW}\""}
@@ -115,8 +142,10 @@ def summarise(rows: pl.DataFrame, results: pl.DataFrame, *, county: str, as_of: 
     dates = results.filter(pl.col("conviction_date").is_not_null()).select(
         pl.col("conviction_date").min().alias("lo"), pl.col("conviction_date").max().alias("hi"))
     lo, hi = (dates.row(0) if dates.height else (None, None))
-    flags = (results.select(pl.col("flags").str.split(";")).explode("flags").filter(pl.col("flags") != "")
-             .group_by("flags").len().sort("len", descending=True))
+    # the distinct flag lists first (a few hundred), then each flag weighted by its list's count
+    flags = (results.group_by("flags").len("n").with_columns(pl.col("flags").str.split(";")).explode("flags")
+             .filter(pl.col("flags") != "").group_by("flags").agg(pl.col("n").sum().alias("len"))
+             .sort("len", descending=True))
     return {
         "tool": "clearrec", "version": version,
         "county": county, "as_of": as_of.isoformat(),

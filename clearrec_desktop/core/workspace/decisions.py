@@ -6,14 +6,17 @@ A mixin of ``Workspace``: it uses the store's connection, lock and audit append.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 import polars as pl
 
 from ..errors import InputError
 from .schema import (
+    _CORRECTIONS_SCHEMA,
     _DECISION_SCHEMA,
     CHALLENGE_GROUNDS,
+    CORRECTABLE_FIELDS,
     DECISIONS,
     OUTCOMES,
     NotAWorkspace,
@@ -81,12 +84,17 @@ class DecisionLog:
         notes: str | None = None,
         proposed: str | None = None,
         reviewer: str | None = None,
+        corrections: list[dict[str, str]] | None = None,
     ) -> int:
         """Record an attorney decision; committed to disk before this returns. Returns the event id.
 
         ``proposed`` is the engine's outcome; when omitted it is taken from the latest run.
         A reason is required whenever the decision departs from the proposal.
+        ``corrections``: facts of the record the court sees, as the attorney found them
+        (``{"field": one of CORRECTABLE_FIELDS, "value": ..., "source": where it was seen}``);
+        documents print them, the imported record is kept as it was.
         """
+        fixes = _check_corrections(conviction_id, corrections)
         if not isinstance(conviction_id, str) or not conviction_id.strip():
             raise InputError("a decision needs the conviction it applies to")
         if decision not in DECISIONS:
@@ -126,6 +134,15 @@ class DecisionLog:
                     " notes, reviewer) VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?)",
                     (at, conviction_id, decision, proposed, reason, ground, notes, who),
                 ).lastrowid
+                if fixes:
+                    # created in this transaction the first time (executescript would commit it)
+                    for statement in _CORRECTIONS_SCHEMA.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.executemany(
+                        "INSERT INTO decision_corrections (event_id, field, value, source) VALUES (?, ?, ?, ?)",
+                        [(event_id, f["field"], f["value"], f["source"]) for f in fixes],
+                    )
                 self._append_audit(
                     "decision",
                     {
@@ -138,6 +155,7 @@ class DecisionLog:
                         "has_reason": reason is not None,
                         "has_notes": notes is not None,
                         "reviewer": who,
+                        **({"corrected": [f["field"] for f in fixes]} if fixes else {}),
                     },
                     at=at,
                 )
@@ -254,4 +272,44 @@ class DecisionLog:
         outcome = pl.when(pl.col("decision") == "accept").then(pl.col("proposed")).otherwise(pl.col("decision"))
         return frame.with_columns(outcome.alias("outcome")).select(list(_DECISION_SCHEMA))
 
+    def current_corrections(self) -> pl.DataFrame:
+        """Corrections carried by the effective decisions: conviction_id, field, value, source,
+        event_id (empty in a workspace that never recorded one)."""
+        schema = {"conviction_id": pl.String, "field": pl.String, "value": pl.String, "source": pl.String,
+                  "event_id": pl.Int64}
+        with self._lock:
+            has = self._db().execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decision_corrections'").fetchone()
+            if not has:
+                return pl.DataFrame(schema=schema)
+            effective = {stack[-1] for stack in self._active.values() if stack}
+            rows = [row for row in self._db().execute(
+                "SELECT e.conviction_id, c.field, c.value, c.source, c.event_id FROM decision_corrections c"
+                " JOIN decision_events e ON e.event_id = c.event_id ORDER BY e.conviction_id, c.field")
+                if row[4] in effective]
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
     # ----------------------------------------------------------------- notes
+
+
+def _check_corrections(conviction_id: str, corrections: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for item in corrections or []:
+        field = str(item.get("field") or "").strip()
+        value = str(item.get("value") or "").strip()
+        source = str(item.get("source") or "").strip()
+        if field not in CORRECTABLE_FIELDS:
+            raise InputError(f"conviction {conviction_id}: a decision can correct {', '.join(CORRECTABLE_FIELDS)}")
+        if not value or not source:
+            raise InputError(f"conviction {conviction_id}: a correction of {field} needs the value and its source")
+        if field == "level" and value.upper() not in ("F", "M", "I"):
+            raise InputError(f"conviction {conviction_id}: a corrected level is F, M or I")
+        if field == "conviction_date":
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise InputError(f"conviction {conviction_id}: a corrected conviction date is YYYY-MM-DD") from None
+        if any(o["field"] == field for o in out):
+            raise InputError(f"conviction {conviction_id}: {field} is corrected twice in one decision")
+        out.append({"field": field, "value": value.upper() if field == "level" else value, "source": source})
+    return out

@@ -30,7 +30,30 @@ OFFICE_FIELDS = (
     "county",
     "courthouses",
     "public_defender",
+    # added with the court documents (issue 12); an older workspace simply has them unset
+    "deputy",
+    "deputy_state_bar_number",
+    "public_defender_address",
+    "city_attorneys",  # one prosecuting city attorney per line ("name, address")
 )
+
+# Facts of the record a decision may correct, with the source of the corrected value. The
+# table is created the first time a correction is recorded, so a workspace made before it opens
+# unchanged (and one without the table simply has no corrections).
+CORRECTABLE_FIELDS = ("code_section", "level", "conviction_date", "court_case_number", "name")
+_CORRECTIONS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS decision_corrections (
+    event_id INTEGER NOT NULL REFERENCES decision_events(event_id),
+    field TEXT NOT NULL CHECK (field IN ({", ".join(repr(f) for f in CORRECTABLE_FIELDS)})),
+    value TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (event_id, field)
+);
+CREATE TRIGGER IF NOT EXISTS decision_corrections_no_update BEFORE UPDATE ON decision_corrections
+BEGIN SELECT RAISE(ABORT, 'decision log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decision_corrections_no_delete BEFORE DELETE ON decision_corrections
+BEGIN SELECT RAISE(ABORT, 'decision log is append-only'); END;
+"""
 
 GENESIS_HASH = "0" * 64
 # Actions the workspace records itself; other modules may not forge them through log_event.

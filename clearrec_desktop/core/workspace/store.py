@@ -100,6 +100,25 @@ def _frame_to_chunks(frame: pl.DataFrame) -> tuple[list[memoryview], int, str]:
     return chunks, len(view), digest
 
 
+# An import's rows: one Arrow IPC stream per chunk, each a row group readable alone.
+_GROUPS_FORMAT = "arrow-ipc-zstd-groups"
+_GROUP_ROWS = 250_000
+
+
+def _group_chunks(frame: pl.DataFrame) -> Iterable[bytes]:
+    """A frame as one or more encoded row groups, each under the chunk size."""
+    for start in range(0, max(frame.height, 1), _GROUP_ROWS):
+        part = frame.slice(start, _GROUP_ROWS)
+        buf = io.BytesIO()
+        part.write_ipc(buf, compression="zstd")
+        if buf.tell() > _CHUNK_BYTES and part.height > 1:
+            half = part.height // 2
+            yield from _group_chunks(part.slice(0, half))
+            yield from _group_chunks(part.slice(half))
+        else:
+            yield buf.getvalue()
+
+
 def _optional_int(value: Any) -> int | None:
     if value is None:
         return None
@@ -548,20 +567,47 @@ class Workspace(DecisionLog):
     def _frame_sha256(self, frame_id: int) -> str:
         return self._db().execute("SELECT sha256 FROM frames WHERE frame_id = ?", (frame_id,)).fetchone()[0]
 
-    def _load_frame(self, frame_id: int) -> pl.DataFrame:
+    def _store_frame_groups(self, frames: Iterable[pl.DataFrame]) -> tuple[int, int]:
+        """Store frames as one table of row groups, each chunk one self-contained Arrow IPC
+        stream (so one group can be read alone); returns (frame_id, rows)."""
+        conn = self._db()
+        cur = conn.execute("INSERT INTO frames (format, n_rows, n_bytes, sha256) VALUES (?, 0, 0, '')",
+                           (_GROUPS_FORMAT,))
+        frame_id = cur.lastrowid
+        digest, n_rows, n_bytes, chunk_no = hashlib.sha256(), 0, 0, 0
+        for frame in frames:
+            for data in _group_chunks(frame):
+                digest.update(data)
+                conn.execute("INSERT INTO frame_chunks (frame_id, chunk_no, data) VALUES (?, ?, ?)",
+                             (frame_id, chunk_no, data))
+                chunk_no += 1
+                n_bytes += len(data)
+            n_rows += frame.height
+        conn.execute("UPDATE frames SET n_rows = ?, n_bytes = ?, sha256 = ? WHERE frame_id = ?",
+                     (n_rows, n_bytes, digest.hexdigest(), frame_id))
+        return frame_id, n_rows
+
+    def _frame_chunks(self, frame_id: int) -> tuple[str, list[bytes]]:
+        """The format and the checked chunks of a stored table."""
         conn = self._db()
         row = conn.execute("SELECT format, n_bytes, sha256 FROM frames WHERE frame_id = ?", (frame_id,)).fetchone()
-        if row is None or row[0] != _FRAME_FORMAT:
+        if row is None or row[0] not in (_FRAME_FORMAT, _GROUPS_FORMAT):
             raise NotAWorkspace(f"{self._path.name}: a stored table is missing or in an unknown format")
-        data = b"".join(
-            chunk
-            for (chunk,) in conn.execute(
-                "SELECT data FROM frame_chunks WHERE frame_id = ? ORDER BY chunk_no", (frame_id,)
-            )
-        )
-        if len(data) != row[1] or hashlib.sha256(data).hexdigest() != row[2]:
+        chunks = [bytes(chunk) for (chunk,) in conn.execute(
+            "SELECT data FROM frame_chunks WHERE frame_id = ? ORDER BY chunk_no", (frame_id,))]
+        digest = hashlib.sha256()
+        for chunk in chunks:
+            digest.update(chunk)
+        if sum(len(c) for c in chunks) != row[1] or digest.hexdigest() != row[2]:
             raise NotAWorkspace(f"{self._path.name}: a stored table is damaged; run an integrity check")
-        return pl.read_ipc(io.BytesIO(data))
+        return row[0], chunks
+
+    def _load_frame(self, frame_id: int) -> pl.DataFrame:
+        fmt, chunks = self._frame_chunks(frame_id)
+        if fmt == _GROUPS_FORMAT:
+            frames = [pl.read_ipc(io.BytesIO(c)) for c in chunks]
+            return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+        return pl.read_ipc(io.BytesIO(b"".join(chunks)))
 
     # ----------------------------------------------------------------- reviewer and settings
 
@@ -651,9 +697,13 @@ class Workspace(DecisionLog):
         sha256: str,
         size: int,
         report: Mapping[str, Any],
-        rows: pl.DataFrame,
+        rows: pl.DataFrame | Iterable[pl.DataFrame],
     ) -> int:
-        """Store one imported file: its identity, import report and normalised rows."""
+        """Store one imported file: its identity, import report and normalised rows.
+
+        ``rows``: one frame, or its row groups one at a time (a ``RowStore``'s groups), so a
+        large import is never held whole; the rows are stored as row groups either way
+        (``import_row_groups`` reads them back one by one)."""
         if not isinstance(source_name, str) or not source_name.strip():
             raise ValueError("source_name must be the imported file's name")
         sha256 = str(sha256).lower()
@@ -661,20 +711,22 @@ class Workspace(DecisionLog):
             raise ValueError("sha256 must be 64 hex digits")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError("size must be a byte count")
-        if not isinstance(rows, pl.DataFrame):
-            raise TypeError("rows must be a polars DataFrame")
+        if isinstance(rows, pl.DataFrame):
+            rows = [rows]
+        elif isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+            raise TypeError("rows must be a polars DataFrame or its row groups")
         report = dict(report)
         lines_read = _optional_int(report.get("lines_read"))
         lines_rejected = _optional_int(report.get("lines_rejected"))
         report_json = _canonical_json(report)
         name = PurePath(source_name).name or source_name
         with self._write() as conn:
-            frame_id = self._store_frame(rows)
+            frame_id, n_rows = self._store_frame_groups(rows)
             at = self._now()
             import_id = conn.execute(
                 "INSERT INTO imports (source_name, size, sha256, imported_at, lines_read, rows_imported,"
                 " lines_rejected, report_json, rows_frame_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, size, sha256, at, lines_read, rows.height, lines_rejected, report_json, frame_id),
+                (name, size, sha256, at, lines_read, n_rows, lines_rejected, report_json, frame_id),
             ).lastrowid
             self._append_audit(
                 "import",
@@ -684,14 +736,14 @@ class Workspace(DecisionLog):
                     "sha256": sha256,
                     "size": size,
                     "lines_read": lines_read,
-                    "rows_imported": rows.height,
+                    "rows_imported": n_rows,
                     "lines_rejected": lines_rejected,
                     # binds the stored rows to this entry: audit verify recomputes it
                     "rows_sha256": self._frame_sha256(frame_id),
                 },
                 at=at,
             )
-        log.info("stored import %d (%d rows)", import_id, rows.height)
+        log.info("stored import %d (%d rows)", import_id, n_rows)
         return import_id
 
     def imports(self) -> list[dict[str, Any]]:
@@ -711,13 +763,22 @@ class Workspace(DecisionLog):
             return out
 
     def load_import_rows(self, import_id: int) -> pl.DataFrame:
+        """Every row of an import as one frame (small imports; see ``import_row_groups``)."""
         with self._lock:
-            row = self._db().execute(
-                "SELECT rows_frame_id FROM imports WHERE import_id = ?", (import_id,)
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no import {import_id} in this workspace")
-            return self._load_frame(row[0])
+            return self._load_frame(self._rows_frame_id(import_id))
+
+    def import_row_groups(self, import_id: int) -> list[bytes]:
+        """An import's rows as row groups: each one Arrow IPC stream (zstd), checked against the
+        stored digest, to be decoded one at a time (an import stored before row groups is one)."""
+        with self._lock:
+            fmt, chunks = self._frame_chunks(self._rows_frame_id(import_id))
+        return chunks if fmt == _GROUPS_FORMAT else [b"".join(chunks)]
+
+    def _rows_frame_id(self, import_id: int) -> int:
+        row = self._db().execute("SELECT rows_frame_id FROM imports WHERE import_id = ?", (import_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no import {import_id} in this workspace")
+        return row[0]
 
     # ----------------------------------------------------------------- runs
 

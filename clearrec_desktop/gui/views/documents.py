@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from datetime import date
+
+from PySide6.QtCore import QDate, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QCompleter,
+    QDateEdit,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -35,9 +38,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import InputError
+from ...core.outputs.filing import LEFT_OUT, FilingOptions
 from ..dialogs import ErrorDialog
 from ..pdfview import PagePreview, prepare_printer
 from ..session import (
+    MULTILINE_OFFICE_FIELDS,
     OFFICE_LABELS,
     OFFICE_REQUIRED,
     BuiltDocument,
@@ -51,13 +56,20 @@ from ..workers import Task
 
 ALL_COURTS = "All courthouses"
 GROUP_TEXT = {  # Exhibit A parts as the "what goes in" table names them
-    "dismiss_and_seal": "Dismiss and seal (HS 11361.8(f))",
+    "dismiss_statute": "Dismiss and seal: conduct now lawful (HS 11361.8)",
+    "dismiss_policy": "Dismiss in furtherance of justice (PC 1385): office criteria",
     "redesignate_misdemeanor": "Redesignate as misdemeanor (HS 11361.8(f))",
     "redesignate_infraction": "Redesignate as infraction (HS 11361.8(f))",
     "resentence": "Recall and resentence (HS 11361.8(b))",
+    "redesignate_policy": "Redesignate beyond the statute: office criteria",
 }
-LEFT_OUT_TEXT = {"review": "still in attorney review", "defer": "deferred by an attorney",
-                 "unresolved": "decision needs attention"}
+LEFT_OUT_TEXT = LEFT_OUT
+POSTURE_CHOICES = [  # (label, posture key)
+    ("Choose the filing's posture…", None),
+    ("Response to the Department of Justice's list (HS 11361.9)", "doj_list"),
+    ("Supplemental motion: convictions DOJ's list missed", "supplemental"),
+    ("Response to an individual petition or application", "petition"),
+]
 PLACEHOLDERS = {
     "district_attorney": "Full name of the District Attorney",
     "state_bar_number": "e.g. 123456",
@@ -67,8 +79,33 @@ PLACEHOLDERS = {
     "email": "prop64@da.example.gov",
     "court": "SUPERIOR COURT OF THE STATE OF CALIFORNIA, COUNTY OF …",
     "county": "e.g. Sacramento",
+    "deputy": "The deputy who reviewed, signs and declares (optional)",
+    "deputy_state_bar_number": "e.g. 234567 (needed with a deputy)",
     "public_defender": "Public Defender of … County (default)",
+    "public_defender_address": "Where the Public Defender is served",
+    "city_attorneys": "One per line: name, address (prosecuting city attorneys served)",
 }
+
+
+def _date_edit(accessible: str, *, optional: bool) -> QDateEdit:
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("MM/dd/yyyy")
+    edit.setAccessibleName(accessible)
+    if optional:  # starts "not set": the minimum date shows as that text
+        edit.setMinimumDate(QDate(1990, 1, 1))
+        edit.setSpecialValueText("not set")
+        edit.setDate(edit.minimumDate())
+    else:
+        edit.setDate(QDate.currentDate())
+    return edit
+
+
+def _date_of(edit: QDateEdit) -> date | None:
+    if edit.specialValueText() and edit.date() == edit.minimumDate():
+        return None
+    d = edit.date()
+    return date(d.year(), d.month(), d.day())
 
 
 class _AddressEdit(QPlainTextEdit):
@@ -104,7 +141,7 @@ class DocumentsView(QWidget):
         office_form = QFormLayout(self.office_box)
         self.office_edits: dict[str, QLineEdit | _AddressEdit] = {}
         for field_id, label in OFFICE_LABELS.items():
-            if field_id == "address":
+            if field_id in MULTILINE_OFFICE_FIELDS:
                 edit = _AddressEdit()
                 edit.setTabChangesFocus(True)
                 edit.setFixedHeight(edit.fontMetrics().lineSpacing() * 3 + 12)
@@ -143,6 +180,34 @@ class DocumentsView(QWidget):
         self.load_office_button.clicked.connect(self.choose_office_file)
         office_form.addRow(self.load_office_button)
 
+        # -- the filing: posture and dates
+        self.filing_box = QGroupBox("The filing: where it stands in time")
+        fl = QFormLayout(self.filing_box)
+        self.posture = QComboBox()
+        self.posture.setAccessibleName("Posture of the filing")
+        for label, key in POSTURE_CHOICES:
+            self.posture.addItem(label, key)
+        self.posture.currentIndexChanged.connect(self._on_posture_changed)
+        fl.addRow("Pos&ture:", self.posture)
+        self.doj_received = _date_edit("Date DOJ's list was received", optional=True)
+        self.doj_received.dateChanged.connect(self._on_options_changed)
+        fl.addRow("DOJ list &received:", self.doj_received)
+        self.petition_filed = _date_edit("Date the petition or application was filed", optional=True)
+        self.petition_filed.dateChanged.connect(self._on_options_changed)
+        fl.addRow("Petition filed:", self.petition_filed)
+        self.petition_cases = QLineEdit()
+        self.petition_cases.setPlaceholderText("Court case number(s) the petition names, comma-separated")
+        self.petition_cases.setAccessibleName("Court case numbers the petition names")
+        self.petition_cases.editingFinished.connect(self._on_options_changed)
+        fl.addRow("Petition case(s):", self.petition_cases)
+        self.filing_date = _date_edit("Date of the papers", optional=False)
+        self.filing_date.dateChanged.connect(self._on_options_changed)
+        fl.addRow("Date of the &papers:", self.filing_date)
+        self.posture_hint = QLabel()
+        self.posture_hint.setWordWrap(True)
+        self.posture_hint.setAccessibleName("What the posture means")
+        fl.addRow(self.posture_hint)
+
         # -- what to file
         self.options_box = QGroupBox("What to file")
         options = QFormLayout(self.options_box)
@@ -161,7 +226,8 @@ class DocumentsView(QWidget):
                              "proposed order and proof of service")
         self.bulk.setAccessibleName("Bulk motion packet")
         self.per_case = QRadioButton("Per-c&ase motions and orders")
-        self.per_case.setToolTip("One page per court case: the People's request and the order for the judge")
+        self.per_case.setToolTip("Each court case its own motion and its own proposed order (PDF), and the order "
+                                 "as an editable Word document")
         self.per_case.setAccessibleName("Per-case motions and orders")
         self.format_group = QButtonGroup(self)
         self.format_group.addButton(self.bulk)
@@ -170,21 +236,49 @@ class DocumentsView(QWidget):
         self.bulk.toggled.connect(self._on_options_changed)
         options.addRow(self.bulk)
         options.addRow(self.per_case)
-        format_hint = QLabel("The bulk packet holds the motion, Exhibits A and B, the proposed order and the "
-                             "proof of service; per-case motions put one court case on each page. Challenged "
-                             "convictions also get a notice for the Public Defender.")
-        format_hint.setWordWrap(True)
-        options.addRow(format_hint)
+        self.compact = QCheckBox("Compact exhibits (9 pt) - only where the court accepts them")
+        self.compact.setAccessibleName("Compact 9-point exhibits")
+        self.compact.setToolTip("The default is 12-pt exhibits (CRC 2.104).")
+        self.compact.toggled.connect(self._on_options_changed)
+        options.addRow(self.compact)
+        self.sealed_version = QCheckBox("Version lodged conditionally under seal (with DOB and CII)")
+        self.sealed_version.setAccessibleName("Build the version lodged conditionally under seal")
+        self.public_version = QCheckBox("Public version (DOB and CII redacted)")
+        self.public_version.setAccessibleName("Build the public redacted version")
+        for box in (self.sealed_version, self.public_version):
+            box.setChecked(True)
+            box.toggled.connect(self._on_options_changed)
+            options.addRow(box)
 
         # -- what goes in
-        self.contents_box = QGroupBox("What goes in (from the current decisions)")
+        self.contents_box = QGroupBox("What goes in")
         cl = QVBoxLayout(self.contents_box)
+        self.include_undecided = QRadioButton("Include proposals no attorney has &overridden")
+        self.include_undecided.setAccessibleName("Include proposals no attorney has overridden")
+        self.include_decided = QRadioButton("Only proposals an attorney &accepted, and attorneys' decisions")
+        self.include_decided.setAccessibleName("Only accepted proposals and attorneys' decisions")
+        self.include_group = QButtonGroup(self)
+        for radio in (self.include_undecided, self.include_decided):
+            self.include_group.addButton(radio)
+            radio.toggled.connect(self._on_options_changed)
+            cl.addWidget(radio)
+        self.challenge_ineligible = QCheckBox("The office challenges every conviction its criteria find ineligible")
+        self.challenge_ineligible.setAccessibleName("Challenge every ineligible proposal")
+        self.challenge_ineligible.setToolTip("Otherwise an ineligible proposal is a challenge only where an attorney "
+                                             "challenged it or accepted the finding.")
+        self.challenge_ineligible.toggled.connect(self._on_options_changed)
+        cl.addWidget(self.challenge_ineligible)
+        self.include_juvenile = QCheckBox("Include offenses committed under 18 (juvenile matters, WIC 602)")
+        self.include_juvenile.setAccessibleName("Include juvenile matters")
+        self.include_juvenile.toggled.connect(self._on_options_changed)
+        cl.addWidget(self.include_juvenile)
         self.contents = QLabel()
         self.contents.setWordWrap(True)
         self.contents.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.contents.setAccessibleName("What goes in the documents")
         cl.addWidget(self.contents)
 
+        # Build stays visible whatever the window height (issue 18.8): it is outside the scroll area.
         build_row = QHBoxLayout()
         self.build_button = QPushButton("Bu&ild documents")
         self.build_button.setAccessibleName("Build the court documents")
@@ -195,18 +289,24 @@ class DocumentsView(QWidget):
 
         left_body = QWidget()
         ll = QVBoxLayout(left_body)
-        ll.addWidget(self.office_box)
-        ll.addWidget(self.options_box)
+        ll.addWidget(self.filing_box)
         ll.addWidget(self.contents_box)
-        ll.addLayout(build_row)
-        ll.addWidget(self.progress)
+        ll.addWidget(self.options_box)
+        ll.addWidget(self.office_box)
         ll.addStretch(1)
-        left = QScrollArea()
-        left.setAccessibleName("Office details and what to file")
-        left.setWidgetResizable(True)
-        left.setFrameShape(QFrame.Shape.NoFrame)
-        left.setWidget(left_body)
-        left.setMinimumWidth(420)
+        scroll = QScrollArea()
+        scroll.setAccessibleName("The filing, what goes in, what to file and the office details")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(left_body)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addLayout(build_row)
+        left_layout.addWidget(self.progress)
+        left.setMinimumWidth(440)
+        self.left_scroll = scroll
 
         # -- preview and output
         self.preview_box = QGroupBox("Preview")
@@ -261,6 +361,12 @@ class DocumentsView(QWidget):
         self.status.setAccessibleName("Saved or printed")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         pl_.addWidget(self.status)
+        self.files_list = QPlainTextEdit()
+        self.files_list.setReadOnly(True)
+        self.files_list.setAccessibleName("Every file written")
+        self.files_list.setMaximumHeight(self.files_list.fontMetrics().lineSpacing() * 6 + 12)
+        self.files_list.hide()
+        pl_.addWidget(self.files_list)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("documentsSplitter")
@@ -272,8 +378,10 @@ class DocumentsView(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.splitter, 1)
 
-        chain = [*self.office_edits.values(), self.load_office_button, self.court, self.by_courthouse,
-                 self.bulk, self.per_case, self.build_button, self.progress.cancel_button, self.document,
+        chain = [self.posture, self.doj_received, self.petition_filed, self.petition_cases, self.filing_date,
+                 self.include_undecided, self.include_decided, self.challenge_ineligible, self.include_juvenile,
+                 self.court, self.by_courthouse, self.bulk, self.per_case, self.compact, self.sealed_version,
+                 self.public_version, *self.office_edits.values(), self.load_office_button, self.build_button, self.progress.cancel_button, self.document,
                  self.prev_button, self.next_button, self.preview, self.save_button, self.print_button,
                  self.open_button, self.folder_button]
         for a, b in zip(chain, chain[1:]):
@@ -289,6 +397,7 @@ class DocumentsView(QWidget):
         session.run_changed.connect(self._on_run_changed)
         session.decisions_changed.connect(lambda _ids: self._on_decisions_changed())
         session.runner.busy_changed.connect(lambda _b: self._update_enabled())
+        self._on_posture_changed()
         self._on_workspace_changed()
 
     # -- state ------------------------------------------------------------------------------------
@@ -315,6 +424,51 @@ class DocumentsView(QWidget):
         self._mark_built_stale("The decisions changed since these documents were built")
         self._mark_counts_stale()
 
+    def _on_posture_changed(self, *_args) -> None:
+        key = self.posture.currentData()
+        self.doj_received.setEnabled(key == "doj_list")
+        self.petition_filed.setEnabled(key == "petition")
+        self.petition_cases.setEnabled(key == "petition")
+        self.posture_hint.setText({
+            None: "Choose what this filing is: the papers say it, with their dates.",
+            "doj_list": "The office's response to DOJ's HS 11361.9 list. Give the date the list was received; a "
+                        "response made after July 1, 2020 says so plainly.",
+            "supplemental": "Convictions the DOJ list missed, found in the county's records (HS 11361.8; relief "
+                            "beyond the statute on the People's motion, PC 1385).",
+            "petition": "The office's response to one person's petition or application (HS 11361.8): give the "
+                        "date it was filed and its court case number(s).",
+        }[key])
+        self._on_options_changed()
+
+    def filing_options(self, *, for_counting: bool = False) -> FilingOptions:
+        """The filing's choices as the view shows them; InputError says what is still missing
+        (the posture and what goes in are never assumed). ``for_counting`` fills gaps so the
+        figures can be shown while the choices are being made."""
+        key = self.posture.currentData()
+        include = ("undecided" if self.include_undecided.isChecked() else
+                   "decided" if self.include_decided.isChecked() else None)
+        if not for_counting:
+            missing = []
+            if key is None:
+                missing.append("the filing's posture")
+            if include is None:
+                missing.append("what goes in (proposals no attorney has overridden, or only decided ones)")
+            if not (self.sealed_version.isChecked() or self.public_version.isChecked()):
+                missing.append("at least one version (lodged under seal or public)")
+            if missing:
+                raise InputError("Choose " + " and ".join(missing) + " first.")
+        elif key is None or (key == "doj_list" and _date_of(self.doj_received) is None) or (
+                key == "petition" and (_date_of(self.petition_filed) is None or not self.petition_cases.text().strip())):
+            key = "supplemental"
+        versions = tuple(v for v, box in (("sealed", self.sealed_version), ("public", self.public_version))
+                         if box.isChecked()) or ("sealed", "public")
+        return FilingOptions(
+            posture=key, doj_list_received=_date_of(self.doj_received), petition_filed=_date_of(self.petition_filed),
+            petition_cases=tuple(c.strip() for c in self.petition_cases.text().split(",") if c.strip()),
+            include=include or "undecided", challenge_ineligible=self.challenge_ineligible.isChecked(),
+            include_juvenile=self.include_juvenile.isChecked(), compact=self.compact.isChecked(),
+            filing_date=_date_of(self.filing_date), versions=versions)
+
     def _on_options_changed(self, *_args) -> None:
         self._mark_built_stale("The choices under “What to file” changed since these documents were built")
         self._mark_counts_stale()
@@ -340,7 +494,9 @@ class DocumentsView(QWidget):
             edit.setEnabled(is_open and not busy)
         self.load_office_button.setEnabled(is_open and not busy)
         has_run = s.run is not None
-        for w in (self.court, self.bulk, self.per_case, self.build_button):
+        for w in (self.court, self.bulk, self.per_case, self.build_button, self.posture, self.filing_date,
+                  self.include_undecided, self.include_decided, self.challenge_ineligible, self.include_juvenile,
+                  self.compact, self.sealed_version, self.public_version):
             w.setEnabled(has_run and not busy)
         self.by_courthouse.setEnabled(has_run and not busy and self.court.currentData() is None)
         built = self.doc_set is not None and bool(self.doc_set.documents)
@@ -401,8 +557,11 @@ class DocumentsView(QWidget):
             self.office_hint.setText("Open a workspace to enter the office details.")
             return
         missing = missing_office_fields(self.session.office())
+        proposed = [OFFICE_LABELS[k] for k in self.session.proposed_office_fields()]
         self.office_hint.setText(
             ("Still needed before building: " + ", ".join(missing) + ". " if missing else "")
+            + ("Proposed from the workspace's county (edit if needed): " + ", ".join(proposed) + ". "
+               if proposed else "")
             + "Each detail is saved in the workspace as soon as you leave its field. * required")
 
     def choose_office_file(self) -> None:
@@ -435,8 +594,12 @@ class DocumentsView(QWidget):
     def refresh_counts(self) -> None:
         """Count what goes in on a reader (the count of a large run takes a moment)."""
         self._counts_stale = False
+        try:
+            options = self.filing_options(for_counting=True)
+        except InputError:
+            options = FilingOptions(posture="supplemental")
         if not self.session.count_for_filing(self.court.currentData(), self._show_counts,
-                                             lambda m, d: task_failed(self, m, d)):
+                                             lambda m, d: task_failed(self, m, d), options=options):
             self.counts = None
             self.contents.setText("No screening run yet.")
             return
@@ -456,11 +619,17 @@ class DocumentsView(QWidget):
         rows += [f"<tr><td></td><td>{esc(LEFT_OUT_TEXT[k])}</td><td align='right'>{n:,}</td></tr>"
                  for k, n in counts["left_out"].items() if n]
         where = self.court.currentData()
+        chosen = self.include_undecided.isChecked() or self.include_decided.isChecked()
+        unreviewed = counts.get("unreviewed_filed", 0)
+        lead = ("" if chosen else
+                "<p><b>Choose what goes in above.</b> The figures below are those of the first choice.</p>")
         self.contents.setText(
-            "<table cellspacing='0' cellpadding='3'>" + "".join(rows) + "</table>"
+            lead + "<table cellspacing='0' cellpadding='3'>" + "".join(rows) + "</table>"
             f"<p>{counts['total']:,} convictions screened{' at ' + esc(where) if where else ''}. "
-            "Accepted proposals and attorneys' decisions go in; convictions still in review or deferred "
-            "stay out until decided.</p>")
+            f"Of the {counts['granted_total'] + counts['challenged']:,} convictions that would be filed, "
+            f"<b>{unreviewed:,}</b> {'has' if unreviewed == 1 else 'have'} no attorney decision; "
+            f"{counts.get('challenged_by_attorney', 0):,} of the {counts['challenged']:,} challenges were made or "
+            f"accepted by an attorney.</p>")
 
     # -- build --------------------------------------------------------------------------------------
 
@@ -471,7 +640,8 @@ class DocumentsView(QWidget):
             if edit is focused:
                 self.save_office_field(field_id)
         try:
-            task = self.session.build_documents(courthouse=self.court.currentData(),
+            task = self.session.build_documents(options=self.filing_options(),
+                                                courthouse=self.court.currentData(),
                                                 by_courthouse=self.by_courthouse.isChecked(),
                                                 per_case=self.per_case.isChecked())
         except InputError as exc:
@@ -494,9 +664,12 @@ class DocumentsView(QWidget):
         self.document.blockSignals(False)
         self.document.setCurrentIndex(0)
         self._show_document()
-        files = [d.file_name for d in doc_set.documents] + list(doc_set.update_files)
+        files = doc_set.file_names
+        shown = [f for f in files if not f.startswith("per-case/")]
+        per_case = len(files) - len(shown)
         self.notes.setText(" ".join(esc(n) for n in doc_set.notes)
-                           + (" " if doc_set.notes else "") + "Built in memory: " + esc(", ".join(files))
+                           + (" " if doc_set.notes else "") + "Built in memory: " + esc(", ".join(shown))
+                           + (f" and {per_case:,} per-case files" if per_case else "")
                            + f". Audit record {esc(doc_set.request.audit_head[:16])}… is printed on each page.")
         self._update_enabled()
 
@@ -526,6 +699,7 @@ class DocumentsView(QWidget):
         self.preview.set_pages([], 0)
         self.notes.setText("")
         self.status.setText("")
+        self.files_list.hide()
         self._update_enabled()
 
     def _mark_built_stale(self, why: str) -> None:
@@ -537,26 +711,35 @@ class DocumentsView(QWidget):
 
     # -- save, print, open ---------------------------------------------------------------------------
 
+    def proposed_folder(self) -> Path:
+        """Where Save opens: this workspace's documents folder once chosen, else the user's
+        Documents folder, never the folder the records were imported from."""
+        chosen = self.session.documents_folder()
+        if chosen is not None and chosen.is_dir():
+            return chosen
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return Path(docs or Path.home())
+
     def save(self) -> None:
         if self.doc_set is None:
             return
-        settings = QSettings()
         folder = QFileDialog.getExistingDirectory(
-            self, "Folder for the documents and the court update file",
-            str(settings.value("documents/last_dir", "") or ""))
+            self, "Folder for this workspace's filings (chosen once; Save opens here next time)",
+            str(self.proposed_folder()))
         if folder:
-            settings.setValue("documents/last_dir", folder)
+            self.session.set_documents_folder(Path(folder))
             self.save_to(Path(folder))
 
     def save_to(self, folder: Path, *, confirm: bool = True) -> Task | None:
         doc_set = self.doc_set
         if doc_set is None or self._built_stale:
             return None
-        names = [d.file_name for d in doc_set.documents] + list(doc_set.update_files)
+        names = doc_set.file_names
         existing = [n for n in names if (folder / n).exists()]
         if existing and confirm:
+            listed = ", ".join(existing[:8]) + (f" and {len(existing) - 8:,} more" if len(existing) > 8 else "")
             answer = QMessageBox.question(
-                self, "Replace files?", f"{folder} already holds {', '.join(existing)}. Replace "
+                self, "Replace files?", f"{folder} already holds {listed}. Replace "
                 f"{'it' if len(existing) == 1 else 'them'}?")
             if answer != QMessageBox.StandardButton.Yes:
                 return None
@@ -568,8 +751,9 @@ class DocumentsView(QWidget):
 
         def saved(paths: list) -> None:
             doc_set.folder = folder
-            self.status.setText(f"Saved {len(paths)} files in {esc(folder)}: "
-                                + esc(", ".join(Path(p).name for p in paths)) + ".")
+            self.status.setText(f"Saved {len(paths):,} files in {esc(folder)}; each is listed below.")
+            self.files_list.setPlainText("\n".join(str(Path(p).relative_to(folder)) for p in paths))
+            self.files_list.show()
             self._update_enabled()
 
         task.succeeded.connect(saved)

@@ -147,6 +147,8 @@ class ReviewView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.count_label = QLabel()
         self.count_label.setAccessibleName("Number of convictions shown")
+        # a large table sorts in the background: say so, and follow the current case when done
+        self.model.sorting.connect(self._on_sorting)
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -307,11 +309,20 @@ class ReviewView(QWidget):
     def apply_filters(self) -> None:
         keep = self._current_rid
         self.model.set_filter(self.filter_expr())
-        total = self.model.frame().height
-        shown = self.model.rowCount()
-        self.count_label.setText(f"{shown:,} of {total:,} convictions shown")
+        self._update_count()
         row = self.model.row_of(keep) if keep is not None else -1
         self.select_row(row if row >= 0 else 0)
+
+    def _update_count(self) -> None:
+        total = self.model.frame().height
+        shown = self.model.rowCount()
+        sorting = " · sorting…" if self.model.is_sorting() else ""
+        self.count_label.setText(f"{shown:,} of {total:,} convictions shown{sorting}")
+
+    def _on_sorting(self, busy: bool) -> None:
+        self._update_count()
+        if not busy and self.table.currentIndex().isValid():
+            self.table.scrollTo(self.table.currentIndex())
 
     def clear_filters(self) -> None:
         for combo in self.filters.values():
@@ -380,7 +391,7 @@ class ReviewView(QWidget):
             self._update_actions()
             return
         self.detail.setHtml(self.case_html(record))
-        rows = self.session.run.rows
+        rows = self.session.person_rows(record["subject_id"])
         frame = history_frame(rows, record["subject_id"], record["count_key"], record["court_case_number"],
                               record["evidence"])
         self.history_model.set_frame(frame)
@@ -391,7 +402,7 @@ class ReviewView(QWidget):
         self._update_actions()
 
     def case_html(self, r: dict) -> str:
-        rows = self.session.run.rows
+        rows = self.session.person_rows(r["subject_id"])
         names = (rows.filter(pl.col("subject_id") == r["subject_id"]).get_column("name")
                  .drop_nulls().unique().sort().to_list())
         akas = [n for n in names if n != r["name"]]
