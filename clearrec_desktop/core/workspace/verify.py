@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..safety import local_path
 from .audit import audit_entry_hash
-from .schema import _SCHEMA, GENESIS_HASH
+from .schema import _CORRECTIONS_SCHEMA, _SCHEMA, GENESIS_HASH
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -66,7 +66,7 @@ def expected_triggers() -> dict[str, str]:
     from .links import _TABLE as LINK_TABLE
 
     out = {}
-    for text in (_SCHEMA, LINK_TABLE):
+    for text in (_SCHEMA, LINK_TABLE, _CORRECTIONS_SCHEMA):
         for m in re.finditer(r"CREATE TRIGGER.*?END;", text, re.S):
             stmt = m.group(0)
             name = re.match(r"CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)", stmt).group(1)
@@ -141,6 +141,8 @@ def _check_triggers(conn, rep: VerifyReport) -> None:
     for name, sql in expected_triggers().items():
         if name.startswith("link_decisions") and "link_decisions" not in tables:
             continue
+        if name.startswith("decision_corrections") and "decision_corrections" not in tables:
+            continue
         if name not in present:
             what = "audit trail" if name.startswith("audit") else name.split("_no_")[0].replace("_", " ")
             rep.problem(f"the {what}'s append-only protection has been removed (trigger {name})")
@@ -164,6 +166,10 @@ def _check_decisions(ws, conn, by_action: dict[str, list[dict]], rep: VerifyRepo
         for e in by_action.get(kind, []):
             chained[e["details"].get("event_id")] = (kind, e)
     seen = set()
+    corrected: dict[int, list[str]] = {}
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decision_corrections'").fetchone():
+        for event_id, fld in conn.execute("SELECT event_id, field FROM decision_corrections ORDER BY event_id, field"):
+            corrected.setdefault(event_id, []).append(fld)
     for row in conn.execute(
         "SELECT event_id, at, kind, conviction_id, decision, proposed, reason, ground, notes, reviewer,"
         " target_event_id FROM decision_events ORDER BY event_id"
@@ -193,6 +199,8 @@ def _check_decisions(ws, conn, by_action: dict[str, list[dict]], rep: VerifyRepo
                 diffs.append("reason " + ("added" if reason is not None else "removed"))
             if d.get("has_notes") != (notes is not None):
                 diffs.append("notes " + ("added" if notes is not None else "removed"))
+            if sorted(d.get("corrected") or []) != corrected.get(event_id, []):
+                diffs.append("corrections of the record")
         elif d.get("target_event_id") != target:
             diffs.append(f"target event {target} (trail: {d.get('target_event_id')})")
         if diffs:
