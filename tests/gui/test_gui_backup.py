@@ -102,3 +102,35 @@ def test_new_workspace_dialog_refuses_weak_passphrases(qtbot, tmp_path, weak):
     dialog.pass2.setText("lantern orchard velvet 1987 quay")
     assert dialog.problem() == "" and dialog.strength.text().startswith(("strong", "very strong"))
     QApplication.processEvents()
+
+
+def test_imports_into_a_workspace_key_name_and_birth_date_ids_with_its_secret(qtbot, tmp_path):
+    """13.6: the same county file read again into the same workspace keeps its ids (decisions
+    stay attached); another workspace gives other ids; neither is the plain hash of old."""
+    import hashlib
+
+    from clearrec_desktop.gui.session import Session
+
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("Case,Name,DOB,Charge,Date,Disp,County\n"
+                        'C1,"DOE, JANE",01/02/1970,11357(b) HS,03/04/2015,Convicted,Sacramento\n')
+    mapping = {"columns": {"court_case_number": "Case", "name": "Name", "dob": "DOB", "code_section": "Charge",
+                           "conviction_date": "Date", "disposition": "Disp", "county": "County"},
+               "options": {"date_format": "MM/DD/YYYY"}}
+
+    def read(session: Session) -> str:
+        session.read_files([csv_file], mapping)
+        wait_idle(qtbot, session)
+        return session.pending.rows.collect()["subject_id"][0]
+
+    ids = []
+    for name in ("a.clearrec", "b.clearrec", "a.clearrec"):
+        session = Session()
+        if (tmp_path / name).exists():
+            session.open_workspace(tmp_path / name, PASSPHRASE)
+        else:
+            session.create_workspace(tmp_path / name, PASSPHRASE, "SACRAMENTO")
+        ids.append(read(session))
+        session.close_workspace()
+    plain = "N" + hashlib.sha256(b"DOEJANE|19700102").hexdigest()[:15].upper()
+    assert ids[0] == ids[2] != ids[1] and plain not in ids
