@@ -514,6 +514,9 @@ class MainWindow(QMainWindow):
             profile=self.session.run_profile(), county=run.county, as_of=run.as_of)
         try:
             pipeline.write_outputs(screen_run, folder)
+        except InputError as exc:  # e.g. the disk filled up: the folder's earlier files are untouched
+            ErrorDialog.show_error(self, str(exc))
+            return
         except OSError as exc:
             ErrorDialog.show_error(self, f"{folder}: could not write the results ({exc.strerror})")
             return
