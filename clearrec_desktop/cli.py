@@ -178,16 +178,78 @@ def cmd_export(a) -> int:
     return 0
 
 
-def cmd_audit_verify(a) -> int:
-    from .core.workspace import store
-
+def _passphrase(prompt: str = "Workspace passphrase: ") -> str:
+    """From CLEARREC_PASSPHRASE, else typed at the terminal; never a command-line argument
+    (it would show in the process list and the shell history)."""
     passphrase = os.environ.get("CLEARREC_PASSPHRASE")
-    if passphrase is None:
-        import getpass
-        passphrase = getpass.getpass("Workspace passphrase: ")
-    ok, bad_seq, message = store.verify_workspace_audit(Path(a.workspace), passphrase)
-    print(message)
+    if passphrase is not None:
+        return passphrase
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise InputError("a workspace passphrase is needed: there is no terminal to type it in, so set it in the "
+                         "CLEARREC_PASSPHRASE environment variable")
+    import getpass
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return getpass.getpass(prompt)
+        except (EOFError, getpass.GetPassWarning):
+            raise InputError("a workspace passphrase is needed: it could not be read from the terminal; set it in "
+                             "the CLEARREC_PASSPHRASE environment variable") from None
+
+
+def _notices(ws) -> None:
+    for notice in ws.notices:
+        print(f"clearrec: {notice}", file=sys.stderr)
+
+
+def cmd_audit_verify(a) -> int:
+    from .core.workspace.store import Workspace
+    from .core.workspace.verify import check_against
+
+    passphrase = _passphrase()
+    with Workspace.open(Path(a.workspace), passphrase, read_only=True) as ws:
+        _notices(ws)
+        report = ws.verify_report()
+        for line in report.lines():
+            print(line)
+        ok = report.ok
+        if a.against:
+            found, message = check_against(ws, a.against)
+            print(message)
+            ok = ok and found
     return 0 if ok else 3
+
+
+def _progress(verbose: bool):
+    def progress(fraction, message):
+        if verbose:
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+    return progress
+
+
+def cmd_workspace_backup(a) -> int:
+    from .core.workspace.store import Workspace
+
+    passphrase = _passphrase()
+    with Workspace.open(Path(a.workspace), passphrase) as ws:
+        _notices(ws)
+        dest = ws.backup(Path(a.dest), progress=_progress(a.verbose))
+        head = ws.audit_entries("backup")[-1]["details"]["head"]
+    print(f"backed up {Path(a.workspace).name} to {dest} (audit head {head})")
+    return 0
+
+
+def cmd_workspace_restore(a) -> int:
+    from .core.workspace.store import restore_workspace
+
+    passphrase = _passphrase("Passphrase of the backup: ")
+    restored, aside = restore_workspace(Path(a.backup), Path(a.workspace), passphrase, progress=_progress(a.verbose))
+    print(f"restored {restored} from {Path(a.backup).name}")
+    if aside is not None:
+        print(f"the workspace it replaced is kept as {aside}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,9 +347,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("audit", help="workspace audit trail")
     asub = s.add_subparsers(dest="audit_command", required=True)
-    v = asub.add_parser("verify", help="check the hash chain of a workspace's audit trail")
+    v = asub.add_parser(
+        "verify", help="check a workspace against its audit trail (chain, decisions, imports, runs, storage)",
+        description="Re-hash the audit chain and compare every decision, undo, redo, import, run, note and link "
+                    "decision with it; check the append-only triggers, SQLite's integrity and the encryption of "
+                    "every page. Exit 0 when everything matches, 3 with each difference listed. The passphrase "
+                    "comes from CLEARREC_PASSPHRASE or is asked for at the terminal.")
     v.add_argument("workspace")
+    v.add_argument("--against", metavar="FILE",
+                   help="a packet, motion, report (PDF) or workbook made from this workspace (or the 64 hex digits "
+                        "printed on it): say whether the workspace's history still contains the head printed there")
     v.set_defaults(func=cmd_audit_verify)
+
+    s = sub.add_parser("workspace", help="workspace files: backup and restore")
+    wsub = s.add_subparsers(dest="workspace_command", required=True)
+    w = wsub.add_parser("backup", help="a complete copy of a workspace, consistent even while it is open",
+                        description="Copy WORKSPACE to DEST with SQLite's online backup (never a plain file copy, "
+                                    "which misses the log). DEST must not exist. The passphrase comes from "
+                                    "CLEARREC_PASSPHRASE or is asked for at the terminal.")
+    w.add_argument("workspace", metavar="WORKSPACE")
+    w.add_argument("dest", metavar="DEST")
+    w.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    w.set_defaults(func=cmd_workspace_backup)
+    w = wsub.add_parser("restore", help="put a backup in place of a workspace (the replaced file is kept)",
+                        description="Copy BACKUP over WORKSPACE. A WORKSPACE that exists is renamed "
+                                    "NAME.replaced-DATE-TIME.clearrec (with its log), never deleted; a log that "
+                                    "belonged to it is never applied to the restored copy.")
+    w.add_argument("backup", metavar="BACKUP")
+    w.add_argument("workspace", metavar="WORKSPACE")
+    w.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    w.set_defaults(func=cmd_workspace_restore)
     return ap
 
 

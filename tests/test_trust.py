@@ -579,6 +579,13 @@ def test_audit_head_is_printed_on_documents_and_workbooks(tmp_path):
     hashes = [e["hash"] for e in entries]
     assert entries[hashes.index(head) + 1]["action"] == "document"
     assert entries[hashes.index(file_head) + 1]["action"] == "export"
+    # `clearrec audit verify --against` finds each printed head in the workspace's history (13.5)
+    os.environ["CLEARREC_PASSPHRASE"] = PASS
+    try:
+        for made in (*pdfs, tmp_path / "review.xlsx", tmp_path / "impact.pdf"):
+            assert cli.main(["audit", "verify", str(tmp_path / "w.clearrec"), "--against", str(made)]) == 0, made
+    finally:
+        del os.environ["CLEARREC_PASSPHRASE"]
 
 
 def test_clearrec_audit_verify_names_the_first_altered_entry(tmp_path, monkeypatch, capsys):
@@ -599,7 +606,10 @@ def test_clearrec_audit_verify_names_the_first_altered_entry(tmp_path, monkeypat
     conn.execute("""UPDATE audit SET details = '{"files":99}' WHERE seq = 3""")
     conn.close()
     assert cli.main(["audit", "verify", str(path)]) == 3
-    assert capsys.readouterr().out.strip() == "audit entry 3 was altered after it was written"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "2 problem(s) found:"  # each difference on its own line
+    assert "  - audit entry 3 was altered after it was written" in out
+    assert "  - the audit trail's append-only protection has been removed (trigger audit_no_update)" in out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -638,3 +648,148 @@ def test_urls_and_network_shares_are_refused_everywhere(url, tmp_path):
             assert "web address" in str(exc) or "network share" in str(exc), (i, str(exc))
         else:
             assert result == 2, f"call {i} accepted {url!r}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue 13: the screening output folder is written as one set (4), cells that would run as
+# formulas are neutralised in files for people (8), documentation and code agree (13), and
+# messages name the real cause (11)
+
+
+def _screen_to(folder: Path, extract: Path) -> pipeline.ScreenRun:
+    rows, report = pipeline.import_only([extract])
+    run = pipeline.screen_rows(rows, report, county="SACRAMENTO", as_of=AS_OF, profile=profiles.load_profile())
+    pipeline.write_outputs(run, folder)
+    return run
+
+
+def test_a_disk_full_screen_leaves_the_previous_output_whole(tmp_path, monkeypatch):
+    """13.4: disk full mid-write left a cut results.csv beside the previous summary.json."""
+    small, large, out = tmp_path / "small.dat", tmp_path / "large.dat", tmp_path / "run"
+    demo.write_demo_extract(small, 400, "SACRAMENTO", 3, traps=False)
+    demo.write_demo_extract(large, 3000, "SACRAMENTO", 4, traps=False)
+    first = _screen_to(out, small)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    real = pl.DataFrame.write_csv
+
+    def disk_fills_up(frame, file=None, *args, **kwargs):
+        if file is not None and frame.height > first.results.height:  # the second run's results
+            data = real(frame, None, *args, **kwargs).encode("utf-8")
+            with open(file, "wb") as fh:
+                fh.write(data[: len(data) // 3])
+            raise OSError(28, "No space left on device")
+        return real(frame, file, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", disk_fills_up)
+    rows, report = pipeline.import_only([large])
+    run = pipeline.screen_rows(rows, report, county="SACRAMENTO", as_of=AS_OF, profile=profiles.load_profile())
+    with pytest.raises((InputError, OSError)) as caught:
+        pipeline.write_outputs(run, out)
+    monkeypatch.undo()
+    assert "disk is full" in str(caught.value) and "left as they were" in str(caught.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no cut file, no temporary left
+    results, summary = run_folder.read_screen_output(out)
+    assert results.height == summary["convictions"]["total"] == first.results.height
+
+
+def test_documents_and_exports_refuse_files_that_do_not_match_the_manifest(tmp_path):
+    a, b = tmp_path / "a.dat", tmp_path / "b.dat"
+    demo.write_demo_extract(a, 400, "SACRAMENTO", 3, traps=False)
+    demo.write_demo_extract(b, 900, "SACRAMENTO", 4, traps=False)
+    _screen_to(tmp_path / "run-a", a)
+    _screen_to(tmp_path / "run-b", b)
+    summary = json.loads((tmp_path / "run-a" / "summary.json").read_text())
+    assert set(summary["files"]) == {"results.csv", "rejected.csv", "import-report.txt", "import-report.json"}
+    assert all(len(v["sha256"]) == 64 for v in summary["files"].values())
+    # the state a crash between two renames leaves: one run's results beside another's summary
+    shutil.copy(tmp_path / "run-b" / "results.csv", tmp_path / "run-a" / "results.csv")
+    with pytest.raises(InputError, match="results.csv is not the file summary.json was written with"):
+        packet.build_documents(tmp_path / "run-a", OFFICE, tmp_path / "docs")
+    with pytest.raises(InputError, match="results.csv is not the file summary.json was written with"):
+        exports.export_from_dir(tmp_path / "run-a", xlsx=tmp_path / "r.xlsx")
+    assert cli.main(["documents", str(tmp_path / "run-a"), "--office", str(OFFICE), "--out", str(tmp_path / "d")]) == 2
+    # a cut file
+    text = (tmp_path / "run-b" / "results.csv").read_bytes()
+    (tmp_path / "run-b" / "results.csv").write_bytes(text[: len(text) // 2])
+    with pytest.raises(InputError, match="cut short"):
+        run_folder.read_screen_output(tmp_path / "run-b")
+    assert not (tmp_path / "docs").exists() and not (tmp_path / "r.xlsx").exists()
+
+
+FORMULAS = ['=HYPERLINK("http://x.invalid","CLICK")', "+SUM(1,2)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)", "\t=1+1"]
+
+
+def test_results_csv_cells_that_would_run_as_formulas_are_neutralised(tmp_path):
+    """13.8: results.csv reaches Excel by double-click; machine files keep the value."""
+    extract = tmp_path / "formulas.dat"
+    demo.write_demo_extract(extract, 600, "SACRAMENTO", 5, traps=False)
+    lines = extract.read_text(encoding="utf-8").split("\n")
+    name_col = DOJ_COLUMNS.index("PRI_NAME")
+    for i in range(1, len(lines) - 1):
+        fields = next(csv.reader([lines[i]]))
+        fields[name_col] = FORMULAS[i % len(FORMULAS)].replace("\\t", "\t")
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(fields)
+        lines[i] = buf.getvalue()
+    extract.write_text("\n".join(lines), encoding="utf-8")
+    run = _screen_to(tmp_path / "run", extract)
+    assert run.results.height
+
+    with open(tmp_path / "run" / "results.csv", newline="", encoding="utf-8") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]  # every one neutralised
+    assert any(c.startswith("'=HYPERLINK(") for c in cells) and any(c.startswith("'+SUM") for c in cells)
+    # read back exactly as screened (documents and exports see the real value)
+    results, _ = run_folder.read_screen_output(tmp_path / "run")
+    assert sorted(results["name"].unique().to_list()) == sorted(run.results["name"].unique().to_list())
+    # the DOJ-layout file is for machines: the value as read
+    doj_out = tmp_path / "doj.csv"
+    exports.export_from_dir(tmp_path / "run", doj_results=doj_out)
+    raw = doj_out.read_text(encoding="utf-8")
+    assert '=HYPERLINK(""http://x.invalid"",""CLICK"")' in raw or '=HYPERLINK("http://x.invalid","CLICK")' in raw
+    # the import report says so, naming the column, never the value
+    report = (tmp_path / "run" / "import-report.txt").read_text(encoding="utf-8")
+    assert "would run as a formula" in report and "name" in report and "HYPERLINK" not in report
+
+
+def test_docs_and_code_agree_on_the_county_file_limits():
+    """13.13: docs/security.md said 512 MB for county CSV files, the code 200 MB."""
+    import re
+
+    from clearrec_desktop.core.ingest import spreadsheets
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
+    m = re.search(r"county CSV files are limited to ([\d,]+) MB and\s+spreadsheets to ([\d,]+) MB and "
+                  r"([\d.]+) GB unpacked", doc)
+    assert m, "docs/security.md no longer states the county file limits"
+    mb = 1024**2
+    assert int(m.group(1).replace(",", "")) * mb == spreadsheets.MAX_CSV_BYTES
+    assert int(m.group(2).replace(",", "")) * mb == spreadsheets.MAX_SPREADSHEET_BYTES
+    assert float(m.group(3)) * 1024**3 == spreadsheets.MAX_UNZIPPED_BYTES
+
+
+def test_a_header_only_file_says_it_holds_no_records(tmp_path, capsys):
+    """13.11: was "county 'SACRAMENTO' is not in the data; counties present: none"."""
+    extract = tmp_path / "header-only.dat"
+    demo.write_demo_extract(extract, 10, "SACRAMENTO", 1, traps=False)
+    extract.write_text(extract.read_text(encoding="utf-8").split("\n")[0] + "\n", encoding="utf-8")
+    code = cli.main(["screen", str(extract), "--county", "Sacramento", "--as-of", "2026-11-01",
+                     "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "header-only.dat: holds a header line and no records" in err
+    assert "counties present" not in err
+
+
+def test_stray_carriage_returns_are_named(tmp_path):
+    """13.11: a lone CR joining two records was rejected as "has 189 fields"."""
+    extract = tmp_path / "mixed-line-ends.dat"
+    demo.write_demo_extract(extract, 200, "SACRAMENTO", 2, traps=False)
+    lines = extract.read_bytes().split(b"\n")
+    lines[10] = lines[10] + b"\r" + lines[11]
+    del lines[11]
+    extract.write_bytes(b"\n".join(lines))
+    rows, report = pipeline.import_only([extract])
+    reasons = {r["line"]: r["reason"] for r in report.rejected}
+    assert "carriage return" in reasons[11] and "records run together" in reasons[11], reasons
+    assert rows.height > 150

@@ -17,7 +17,7 @@ from .. import __version__
 from .errors import Cancelled, InputError
 from .ingest import importer
 from .ingest.normalise import normalise_county
-from .ingest.report import ImportReport
+from .ingest.report import ImportReport, note_formula_like
 from .ingest.rowstore import RowStore
 from .screen import profiles, screening, summary
 from .screen.facts import ScreenFacts
@@ -44,6 +44,13 @@ def _noop(fraction: float, message: str) -> None:
 def check_county(county: str, report: ImportReport) -> str:
     key = normalise_county(county or "")
     present = {c for c in report.rows_by_county if c}
+    if not report.rows:
+        names = ", ".join(f.file for f in report.files) or "the file"
+        if report.rejected:
+            raise InputError(f"{names}: no record could be read: every line was rejected ({len(report.rejected):,}); "
+                             "see the import report for the line numbers and reasons")
+        raise InputError(f"{names}: holds a header line and no records; export the data again (the export may "
+                         "have been cut off, or filtered down to nothing)")
     if not key:
         raise InputError("choose a county (--county); counties in the data: " + ", ".join(sorted(present)))
     if key not in present:
@@ -92,6 +99,7 @@ def screen_rows(rows: RowStore | pl.DataFrame | None, report: ImportReport, *, c
         facts = facts_of(rows)
     progress(0.6, "Screening convictions")
     results = screening.screen(facts, county=key, as_of=as_of, profile=profile, cancel=cancel)
+    note_formula_like(results, report)
     if once:
         facts.release_convictions()
     if cancel is not None and cancel.is_set():

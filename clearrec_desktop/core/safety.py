@@ -7,6 +7,7 @@ library sees it.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -26,12 +27,27 @@ def local_path(value: str | os.PathLike, *, must_exist: bool = True, what: str =
     if text.startswith(("\\\\", "//")):
         raise InputError(f"{text!s}: network shares cannot be used; copy the {what} to this computer first")
     path = Path(text).expanduser()
+    _refuse_link_loop(path, what)
     if must_exist:
         if not path.exists():
             raise InputError(f"{path}: no such {what}")
         if path.is_dir() and what == "file":
             raise InputError(f"{path}: is a folder, not a file")
     return path.resolve()
+
+
+def _refuse_link_loop(path: Path, what: str) -> None:
+    """A symbolic link that loops (or a chain too long to follow) looks like a missing file to
+    Path.exists(); say what it is."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or getattr(exc, "winerror", None) == 1921:  # ERROR_CANT_RESOLVE_FILENAME
+            raise InputError(f"{path}: is a symbolic link that loops back on itself (or a chain of links too long "
+                             f"to follow), so there is no {what} behind it; point the link at the real {what} or "
+                             "choose the file itself") from None
+    except ValueError:
+        pass
 
 
 def resources_dir() -> Path:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from .models import Column, FrameModel
+from .session import Session
 
 WORKSPACE_FILTER = "ClearRec workspace (*.clearrec);;All files (*)"
 MIN_PASSPHRASE = 8
@@ -113,6 +114,10 @@ class NewWorkspaceDialog(QDialog):
         self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass2.setAccessibleName("Repeat passphrase")
         form.addRow("&Passphrase:", self.pass1)
+        self.strength = QLabel("")
+        self.strength.setAccessibleName("Passphrase strength")
+        form.addRow("Strength:", self.strength)
+        self.pass1.textChanged.connect(self._show_strength)
         form.addRow("&Repeat passphrase:", self.pass2)
         self.county = QComboBox()
         self.county.setEditable(True)
@@ -120,7 +125,8 @@ class NewWorkspaceDialog(QDialog):
         self.county.setAccessibleName("County")
         form.addRow("&County:", self.county)
         hint = QLabel("The workspace is encrypted with this passphrase. It cannot be recovered if "
-                      "it is lost: keep it where your office keeps its other passwords.")
+                      "it is lost: keep it where your office keeps its other passwords. Four or more "
+                      "unrelated words make a strong one.")
         hint.setWordWrap(True)
         self.error = _error_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -151,13 +157,25 @@ class NewWorkspaceDialog(QDialog):
         path = Path(self.path_edit.text().strip())
         if path.exists():
             return f"{path.name} already exists; choose another name or open it with File > Open."
-        if len(self.pass1.text()) < MIN_PASSPHRASE:
-            return f"The passphrase must have at least {MIN_PASSPHRASE} characters."
+        weak = Session.passphrase_problem(self.pass1.text(), self._context())
+        if weak:
+            return weak[0].upper() + weak[1:] + "."
         if self.pass1.text() != self.pass2.text():
             return "The two passphrases differ; type the same passphrase twice."
         if not self.county.currentText().strip():
             return "Choose the county."
         return ""
+
+    def _context(self) -> tuple[str, ...]:
+        return (self.county.currentText().strip(), Path(self.path_edit.text().strip() or "x").stem)
+
+    def _show_strength(self, text: str) -> None:
+        if not text:
+            self.strength.setText("")
+            return
+        score = Session.passphrase_strength(text, self._context())
+        words = ["very weak", "weak", "fair", "strong", "very strong"]
+        self.strength.setText(words[max(0, min(score, 4))] + ("" if score >= 3 else " (not accepted)"))
 
     def _check(self) -> None:
         problem = self.problem()

@@ -189,6 +189,11 @@ class MainWindow(QMainWindow):
         file_menu.insertAction(self.recent_menu.menuAction(), self.open_action)
         file_menu.addAction(self.close_action)
         file_menu.addSeparator()
+        self.backup_action = self._action("&Back Up Workspace…", self.back_up, "Ctrl+Shift+B", "backup")
+        self.restore_action = self._action("&Restore Workspace…", self.restore, None, "restore")
+        file_menu.addAction(self.backup_action)
+        file_menu.addAction(self.restore_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.import_action)
         self.export_menu = file_menu.addMenu("&Export")
         self.export_report_action = self._action("Import &Report…", self.import_view_export)
@@ -249,6 +254,8 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(s.can_undo() and not busy)
         self.redo_action.setEnabled(s.can_redo() and not busy)
         self.close_action.setEnabled(s.is_open and not busy)
+        self.backup_action.setEnabled(s.is_open and not busy and not s.demo)
+        self.restore_action.setEnabled(not busy)
         self.import_action.setEnabled(s.is_open and not busy)
         self.export_report_action.setEnabled((s.run is not None or s.pending is not None) and not busy)
         self.export_results_action.setEnabled(s.run is not None and not busy)
@@ -347,6 +354,7 @@ class MainWindow(QMainWindow):
                 return False
             break
         self._remember(path)
+        self._show_notices()
         task = self.session.load_latest_run()
         if task is None:
             self.show_view("import")
@@ -354,6 +362,103 @@ class MainWindow(QMainWindow):
             task.failed.connect(lambda m, d: task_failed(self, m, d))
             task.succeeded.connect(lambda _r: self.show_view("review"))
         return True
+
+    def _show_notices(self) -> None:
+        notices = self.session.notices
+        if notices:  # not blocking: the workspace is open and usable meanwhile
+            box = QMessageBox(QMessageBox.Icon.Information, "Workspace opened", "\n\n".join(notices),
+                              QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("workspace_notices")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+
+    # -- backup and restore ----------------------------------------------------------------------------
+
+    def back_up(self, dest: Path | None = None) -> Task | None:
+        """File > Back Up: a complete copy (SQLite's online backup), even while the workspace is open."""
+        s = self.session
+        if not s.is_open:
+            return None
+        if dest is None:
+            from datetime import date as _date
+
+            suggested = s.workspace.path.with_name(f"{s.workspace.path.stem}-backup-{_date.today():%Y%m%d}.clearrec")
+            chosen, _ = QFileDialog.getSaveFileName(self, "Back up workspace to", str(suggested), WORKSPACE_FILTER)
+            if not chosen:
+                return None
+            dest = Path(chosen)
+        try:
+            task = s.backup(dest)
+        except InputError as exc:
+            ErrorDialog.show_error(self, str(exc))
+            return None
+        self.import_view.progress.follow(task)
+        task.failed.connect(lambda m, d: task_failed(self, m, d))
+        task.succeeded.connect(lambda path: self.statusBar().showMessage(f"Backed up to {path}", 10000))
+        self._update_state()
+        return task
+
+    def restore(self, backup: Path | None = None, target: Path | None = None,
+                passphrase: str | None = None) -> Task | None:
+        """File > Restore: put a backup in place of a workspace; the replaced file is kept."""
+        s = self.session
+        if backup is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Restore from backup", self._start_dir(), WORKSPACE_FILTER)
+            if not chosen:
+                return None
+            backup = Path(chosen)
+        if target is None:
+            start = str(s.workspace.path) if s.is_open else self._start_dir()
+            chosen, _ = QFileDialog.getSaveFileName(self, "Restore as workspace", start, WORKSPACE_FILTER,
+                                                    options=QFileDialog.Option.DontConfirmOverwrite)
+            if not chosen:
+                return None
+            target = Path(chosen)
+            if target.exists():
+                answer = QMessageBox.question(
+                    self, "Restore workspace",
+                    f"Replace {target.name} with the backup {backup.name}?\n\nThe workspace it replaces is not "
+                    f"deleted: it is kept beside it as {target.stem}.replaced-DATE-TIME{target.suffix}.")
+                if answer != QMessageBox.StandardButton.Yes:
+                    return None
+        if passphrase is None:
+            dialog = PassphraseDialog(self, backup)
+            accepted = dialog.exec() == PassphraseDialog.DialogCode.Accepted
+            passphrase = dialog.value()
+            dialog.deleteLater()
+            if not accepted:
+                return None
+        self._drop_demo()
+        try:
+            task = s.restore(backup, target, passphrase)
+        except InputError as exc:
+            ErrorDialog.show_error(self, str(exc))
+            return None
+        self.import_view.progress.follow(task)
+        task.failed.connect(lambda m, d: task_failed(self, m, d))
+        task.succeeded.connect(lambda result: self._when_idle(lambda: self._restored(result, passphrase)))
+        self._update_state()
+        return task
+
+    def _when_idle(self, fn) -> None:
+        """Run ``fn`` once the worker is free (a task's result arrives before its thread ends)."""
+        runner = self.session.runner
+        if not runner.busy:
+            fn()
+            return
+
+        def once(busy: bool) -> None:
+            if not busy:
+                runner.busy_changed.disconnect(once)
+                fn()
+
+        runner.busy_changed.connect(once)
+
+    def _restored(self, result, passphrase: str) -> None:
+        restored, aside = result
+        if self.open_workspace(restored, passphrase):
+            kept = f" The workspace it replaced is kept as {aside.name}." if aside is not None else ""
+            self.statusBar().showMessage(f"Restored {restored.name}.{kept}", 15000)
 
     def close_workspace(self) -> None:
         self.session.close_workspace()
@@ -409,6 +514,9 @@ class MainWindow(QMainWindow):
             profile=self.session.run_profile(), county=run.county, as_of=run.as_of)
         try:
             pipeline.write_outputs(screen_run, folder)
+        except InputError as exc:  # e.g. the disk filled up: the folder's earlier files are untouched
+            ErrorDialog.show_error(self, str(exc))
+            return
         except OSError as exc:
             ErrorDialog.show_error(self, f"{folder}: could not write the results ({exc.strerror})")
             return

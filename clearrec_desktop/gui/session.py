@@ -39,13 +39,14 @@ from ..core.workspace.schema import (
     REVIEWER_SETTING,
     requires_reason,
 )
-from ..core.workspace.store import Workspace
+from ..core.workspace import keys as workspace_keys
+from ..core.workspace.store import Workspace, restore_workspace
 from . import pdfview
 from .workers import Task, TaskRunner
 
 # The fixed evaluation date of the demo workspace (shown in the window title bar of the run).
 DEMO_AS_OF = date(2026, 11, 1)
-DEMO_PASSPHRASE = "clearrec-demo"  # the workspace wants 8+ characters
+DEMO_PASSPHRASE = "demo kestrel harbor 64"  # strong enough for the strength check; shown in the status bar
 MAPPING_SETTING = "import_mappings"  # workspace setting: file signature -> column mapping
 
 
@@ -105,10 +106,20 @@ def _file_report(d: dict) -> ingest_report.FileReport:
 
 # -- functions run on the worker thread (no widgets, no Qt) ---------------------------------------
 
-def _read_files(progress, cancel, paths: list[Path], mapping: dict | None) -> PendingImport:
-    rows, report, facts = pipeline.read_for_screening(paths, mapping=mapping, progress=progress, cancel=cancel)
+def _read_files(progress, cancel, paths: list[Path], mapping: dict | None, id_key: str | None = None) -> PendingImport:
+    # People known only by name and date of birth get ids keyed with the workspace's secret.
+    with county_files.person_ids_keyed(id_key):
+        rows, report, facts = pipeline.read_for_screening(paths, mapping=mapping, progress=progress, cancel=cancel)
     progress(1.0, "Read")
     return PendingImport(paths=list(paths), rows=rows, report=report, mapping=mapping, facts=facts)
+
+
+def _backup(progress, cancel, ws: Workspace, dest: Path) -> Path:
+    return ws.backup(dest, progress=progress, cancel=cancel, overwrite=True)  # the save dialog asked
+
+
+def _restore(progress, cancel, backup: Path, target: Path, passphrase: str) -> tuple[Path, Path | None]:
+    return restore_workspace(backup, target, passphrase, progress=progress, cancel=cancel)
 
 
 def _store_import(ws: Workspace, pending: PendingImport) -> list[int]:
@@ -162,7 +173,7 @@ def _read_and_screen(progress, cancel, ws: Workspace, paths: list[Path], county:
                      as_of: date, profile: profiles.Profile) -> RunState:
     """Read and screen in one go (the demo and the self-test). Without a county, the county with
     the most convictions in the file is screened."""
-    pending = _read_files(lambda f, m: progress(f * 0.5, m), cancel, paths, None)
+    pending = _read_files(lambda f, m: progress(f * 0.5, m), cancel, paths, None, ws.person_id_key())
     if not county:
         counties = sorted(pending.report.counties.items(), key=lambda kv: (-kv[1], kv[0]))
         county = next((c for c, _ in counties if c), "")
@@ -678,13 +689,43 @@ class Session(QObject):
             self.pending_changed.emit()
 
     @property
+    def notices(self) -> list[str]:
+        """What opening the workspace found that the user should know (a log set aside, read-only)."""
+        return list(self.workspace.notices) if self.is_open else []
+
+    def backup(self, dest: Path) -> Task:
+        """A complete copy of the open workspace (SQLite's online backup), on the worker."""
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        task = self.runner.start("Backing up the workspace", _backup, self.workspace, Path(dest))
+        task.succeeded.connect(lambda _r: self.audit_changed.emit())
+        return task
+
+    def restore(self, backup: Path, target: Path, passphrase: str) -> Task:
+        """Put a backup in place of ``target`` (closing it first when it is the open workspace);
+        ``succeeded`` carries (restored path, where the replaced file was kept or None)."""
+        if self.is_open and self.workspace.path == Path(target).resolve():
+            self.close_workspace()
+        return self.runner.start("Restoring the workspace", _restore, Path(backup), Path(target), passphrase)
+
+    @staticmethod
+    def passphrase_problem(passphrase: str, context: tuple[str, ...] = ()) -> str | None:
+        """Why a new passphrase is refused (with advice), or None (offline strength estimate)."""
+        return workspace_keys.passphrase_problem(passphrase, context=context)
+
+    @staticmethod
+    def passphrase_strength(passphrase: str, context: tuple[str, ...] = ()) -> int:
+        return workspace_keys.passphrase_strength(passphrase, context=context)
+
+    @property
     def workspace_county(self) -> str:
         return (self.workspace.county or "") if self.is_open else ""
 
     # -- import and screening ------------------------------------------------------------------
 
     def read_files(self, paths: list[Path], mapping: dict | None = None) -> Task:
-        task = self.runner.start("Reading the file", _read_files, list(paths), mapping)
+        key = self.workspace.person_id_key() if self.is_open else None
+        task = self.runner.start("Reading the file", _read_files, list(paths), mapping, key)
         self._deliver(task, self._on_pending)
         return task
 
@@ -900,6 +941,12 @@ class Session(QObject):
 
     def audit_frame(self) -> pl.DataFrame:
         entries = self.workspace.audit_entries() if self.is_open else []
+        # The trail names convictions by opaque ids; this view shows which conviction each is.
+        refs = self.workspace.conviction_refs() if entries else {}
+        for e in entries:
+            d = e["details"]
+            if isinstance(d, dict) and d.get("conviction") in refs:
+                e["details"] = {**d, "conviction": refs[d["conviction"]]}
         return pl.DataFrame(
             {
                 "seq": [e["seq"] for e in entries],

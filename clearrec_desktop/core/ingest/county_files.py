@@ -14,10 +14,14 @@ and the column only.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import hashlib
+import hmac
 import math
 import re
+import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -41,9 +45,22 @@ from .report import FileReport
 from .spreadsheets import (
     MAX_CSV_BYTES,
     MAX_SPREADSHEET_BYTES,
+    MAX_WORKBOOK_MEMORY,
     SPREADSHEET_SUFFIXES,
     _load_sheet,
 )
+from .spreadsheets import workbook_memory as _workbook_memory
+
+
+def workbook_memory(path: Path, mapping=None) -> int | None:
+    """The estimated memory of importing a workbook (``spreadsheets.SheetCost``), or None."""
+    try:
+        m = load_mapping(mapping) if mapping is not None else None
+    except Exception:
+        m = None
+    estimate = _workbook_memory(Path(path), m)
+    # Above the per-workbook bound the read refuses it with the reason (a crafted workbook).
+    return None if estimate is None else min(estimate, MAX_WORKBOOK_MEMORY)
 
 _MAX_QUOTED_SPAN = 50                 # physical lines one quoted field may run over
 _CSV_BATCH_ROWS = 50_000
@@ -253,7 +270,8 @@ def _read_csv(path: Path, mapping: Mapping, cancel) -> _Table:
     return _Table(frame, len(lines), blank, rejected, notes)
 
 def _read_spreadsheet(path: Path, mapping: Mapping, cancel) -> _Table:
-    frame, first, h, notes = _load_sheet(path, mapping)
+    formulas: list[tuple[int, int, str]] = []
+    frame, first, h, notes = _load_sheet(path, mapping, formulas=formulas)
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     header = [("" if v is None else str(v)) for v in frame.drop("_blank").row(h)]
@@ -264,7 +282,31 @@ def _read_spreadsheet(path: Path, mapping: Mapping, cancel) -> _Table:
         *[pl.col(frame.columns[i]).alias(f) for f, i in cols.items()],
         (pl.col("_i").cast(pl.Int64) + (first + h + 1)).alias("source_line"),
     )
-    return _Table(out, first + frame.height - 1, n_blank, [], notes)
+    rejected: list[dict] = []
+    if formulas:
+        # A formula without a saved value reads as an empty cell: a name or a date would vanish
+        # without a word. Such a row is kept out of the import until the workbook is saved by a
+        # spreadsheet program (which stores the values); elsewhere it is only noted.
+        mapped = set(cols.values())
+        bad: dict[int, list[str]] = {}
+        elsewhere = 0
+        for row_no, col_index, ref in formulas:
+            if row_no > first + h and col_index in mapped:
+                bad.setdefault(row_no, []).append(ref)
+            else:
+                elsewhere += 1
+        for row_no in sorted(bad):
+            rejected.append({"file": path.name, "line": row_no, "reason":
+                             f"cell {', '.join(bad[row_no][:3])} holds a formula with no saved value (the workbook "
+                             "was not calculated and saved by a spreadsheet program); open it in Excel or LibreOffice, "
+                             "save it, and import it again"})
+        if bad:
+            out = out.filter(~pl.col("source_line").is_in(list(bad)))
+            notes.append(f"{len(bad):,} row(s) left out until fixed: a mapped cell holds a formula with no saved value "
+                         "(open the workbook in a spreadsheet program, save it, and import it again)")
+        if elsewhere:
+            notes.append(f"{elsewhere:,} cell(s) outside the mapped columns hold a formula with no saved value (ignored)")
+    return _Table(out, first + frame.height - 1, n_blank, rejected, notes)
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -423,6 +465,27 @@ def _county(text: str | None) -> str | None:
     return up or None
 
 
+# People known only by name and date of birth get an id keyed with a secret, never a plain
+# hash of the two (which anyone could recompute by guessing a name and a date): the workspace's
+# own secret when the import is for a workspace (``person_ids_keyed``), so re-imports keep
+# their ids; otherwise a secret made for this run of the program, so one run's ids agree
+# across its files and mean nothing outside it.
+_PROCESS_PERSON_KEY = secrets.token_bytes(32)
+_person_key_var: contextvars.ContextVar[bytes | None] = contextvars.ContextVar("clearrec_person_key", default=None)
+
+
+@contextmanager
+def person_ids_keyed(key: bytes | str | None):
+    """Key the name + date-of-birth ids of the imports run inside this block (this thread)."""
+    if isinstance(key, str):
+        key = bytes.fromhex(key) if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", key) else key.encode("utf-8")
+    token = _person_key_var.set(key or None)
+    try:
+        yield
+    finally:
+        _person_key_var.reset(token)
+
+
 def person_key(name: str, dob: str) -> str | None:
     """A stable id from name (its letters) and date of birth (as imported, normally YYYYMMDD);
     the N prefix keeps it apart from DOJ subject ids."""
@@ -435,7 +498,8 @@ def person_key(name: str, dob: str) -> str | None:
 def _hash_key(key: str | None) -> str | None:
     if key is None:
         return None
-    return "N" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:15].upper()
+    secret = _person_key_var.get() or _PROCESS_PERSON_KEY
+    return "N" + hmac.new(secret, key.encode("utf-8"), hashlib.sha256).hexdigest()[:15].upper()
 
 
 def _map_unique(df: pl.DataFrame, keys: list[str], fn, outs: list[str]) -> pl.DataFrame:
@@ -513,7 +577,7 @@ def _doj_shaped(table: _Table, m: Mapping, *, spreadsheet: bool, file_name: str)
         df = df.with_columns(pl.lit("CONVICTED").alias("_disp"))
         notes.append("no disposition column is mapped: every row is treated as a conviction")
     df = _map_unique(df, ["sentence"], parse_sentence, ["_sent_len", "_sent_unit", "_sent_loc"])
-    # name + DOB -> an id, hashed with hashlib: polars' hash may change between versions
+    # name + DOB -> a keyed id (see _hash_key), with hashlib: polars' hash may change between versions
     letters = pl.col("name").str.to_uppercase().str.replace_all("[^A-Z]", "")
     df = df.with_columns(pl.when(letters != "").then(pl.concat_str([letters, pl.lit("|"), pl.col("_dob").str.to_uppercase()]))
                          .alias("_nk"))

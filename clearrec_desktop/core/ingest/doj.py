@@ -458,6 +458,10 @@ def _read_block(block: bytes, n: int, first: int, last: bool, state: _ReadState)
             reason = "stray or unbalanced double quote (bad quoting)"
         else:
             reason = f"has {n_fields} fields, expected {N_COLUMNS}"
+            if "\r" in line.rstrip("\r"):  # records run together at a lone carriage return (issue 13.11)
+                reason = (f"holds {line.rstrip(chr(13)).count(chr(13)) + 1} records run together: a carriage return "
+                          f"inside the line is taken for a line end by some programs and not by others ({n_fields} "
+                          f"fields, expected {N_COLUMNS}); save the extract again with Windows or Unix line ends")
         state.rejected.append(Rejected(state.name, first + k, reason))
         if n_fields is not None:
             state.field_counts[n_fields] = state.field_counts.get(n_fields, 0) + 1

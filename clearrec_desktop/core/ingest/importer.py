@@ -80,7 +80,9 @@ def memory_needed(path: Path, size: int, mapping=None) -> int:
     """About how much memory importing this file takes at its peak, beyond MEMORY_BASE for a DOJ
     extract (reads at most its first 64 KB)."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-        return min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
+        # from the sheet's cells and text (issue 13.10), else from the packed size
+        estimate = county_files.workbook_memory(path, mapping)
+        return estimate if estimate is not None else min(size * MEMORY_PER_WORKBOOK_BYTE, MAX_WORKBOOK_MEMORY)
     if not _streamed(path, size, mapping):
         return size * MEMORY_PER_CSV_BYTE
     return int(size * MEMORY_PER_FILE_BYTE)

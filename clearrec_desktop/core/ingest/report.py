@@ -204,3 +204,32 @@ class ReportAccumulator:
 
 def report_json(report: ImportReport) -> str:
     return json.dumps(report.to_dict(), indent=2)
+
+
+# A value a spreadsheet would run as a formula: = + - @ tab or CR first, other than a plain number.
+_FORMULA_LIKE = r"^[=+\-@\t\r]"
+_SIGNED_NUMBER = r"^[+-]?\d+(?:[.,]\d+)?$"
+
+
+def note_formula_like(results: pl.DataFrame, report: ImportReport) -> None:
+    """Add to each file's notes how many of its rows hold a record value that looks like a
+    formula, and in which columns (never the values). Files for people show such values as
+    text; the DOJ-layout file keeps them as read."""
+    text = [c for c, t in results.schema.items() if t == pl.String and c != "source_file"]
+    if not text or "source_file" not in results.columns or not results.height:
+        return
+    looks = {c: pl.col(c).str.contains(_FORMULA_LIKE) & ~pl.col(c).str.contains(_SIGNED_NUMBER) for c in text}
+    hits = (results.lazy().select("source_file", *[e.fill_null(False).alias(c) for c, e in looks.items()])
+            .filter(pl.any_horizontal(text)).collect())
+    if not hits.height:
+        return
+    for f in report.files:
+        mine = hits.filter(pl.col("source_file") == f.file)
+        if not mine.height:
+            continue
+        columns = [c for c in text if mine[c].any()]
+        note = (f"{mine.height:,} row(s) hold a value that a spreadsheet would run as a formula (starting with =, +, -, "
+                f"@, a tab or a carriage return) in {', '.join(columns)}: results.csv and the other files for people "
+                "show it as text (a leading apostrophe); the DOJ-layout file keeps it as read")
+        if note not in f.notes:
+            f.notes.append(note)

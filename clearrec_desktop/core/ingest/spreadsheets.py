@@ -32,6 +32,17 @@ _BOMB_MIN_BYTES = 16 * 1024**2        # parts smaller than this unpacked are nev
 # two-cell sheet with values in A1 and XFD1048576 would ask for 17 billion cells and abort.
 MAX_SHEET_CELLS = 10 * 1024**2        # e.g. 400,000 rows x 26 columns: about 550 MB
 MAX_ODS_CELLS = MAX_SHEET_CELLS // 2  # calamine's .ods cells take about twice the memory
+# The memory a sheet will take once read is estimated from what its XML holds, before calamine
+# sees it: every cell holding a value, every byte of text it will hold (a shared string counts
+# once per cell that uses it, an .ods cell once per repeated column and row) and every row
+# (screening works per row). Measured on 1,000,000 x 10 (docs/security.md): import 1.6 GB
+# (about 150 bytes a cell over 150 MB for the program), import and screening 3.4 GB (1.8 KB
+# more a row); planned with 180 a cell, 4 per byte of text and 1,800 a row: 4.2 GB.
+MEMORY_BASE = 150 * 1024**2
+MEMORY_PER_CELL = 180
+MEMORY_PER_TEXT_BYTE = 4
+MEMORY_PER_ROW = 1800
+MAX_WORKBOOK_MEMORY = 6 * 1024**3     # a full 10.5-million-cell grid stays under it; a crafted sheet does not
 
 # --- spreadsheets ------------------------------------------------------------------------------
 
@@ -98,14 +109,51 @@ def _extent_error(path: Path, sheet: str, rows: int, cols: int, limit: int = MAX
         "this program reads from one sheet; delete stray cells far from the data, or save the sheet as CSV")
 
 
-def _check_xlsx_extent(path: Path, sheet: _Sheet) -> None:
+_TAG = re.compile(rb"<[^>]*>")
+_SHARED_REF = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\st\s*=\s*["']s["'][^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?v>\s*(\d+)\s*<""")
+_SHARED_ATTR = re.compile(rb"""\st\s*=\s*["']s["']""")
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+@dataclass
+class SheetCost:
+    """What a sheet asks of memory, from its XML (see MEMORY_PER_CELL)."""
+    cells: int = 0           # cells holding a value
+    text_bytes: int = 0      # text the cells will hold (inline, numbers, and shared strings per use)
+    has_formulas: bool = False
+    rows: int = 0
+
+    @property
+    def memory(self) -> int:
+        return (MEMORY_BASE + self.cells * MEMORY_PER_CELL + self.text_bytes * MEMORY_PER_TEXT_BYTE
+                + self.rows * MEMORY_PER_ROW)
+
+
+def _shared_string_lengths(zf: zipfile.ZipFile) -> list[int]:
+    """UTF-8 length of every shared string, in order (streamed: the strings are not kept)."""
+    name = next((n for n in zf.namelist() if n.lower().endswith("sharedstrings.xml")), None)
+    if name is None:
+        return []
+    out: list[int] = []
+    with zf.open(name) as fh:
+        for event, el in ElementTree.iterparse(fh, events=("end",)):
+            if _local(el.tag) == "si":
+                out.append(sum(len(t.encode("utf-8")) for t in el.itertext()))
+                el.clear()
+    return out
+
+
+def _check_xlsx_extent(path: Path, sheet: _Sheet) -> SheetCost:
     """Bound the grid calamine will build: scan the sheet's XML for the first and last cell
-    holding anything (empty ``<c/>`` cells are ignored, as calamine ignores them)."""
+    holding anything (empty ``<c/>`` cells are ignored, as calamine ignores them), and count
+    the cells and text it will hold (``SheetCost``)."""
     lo_r = lo_c = 1 << 62
     hi_r = hi_c = 0
     row = col = 0
     columns: dict[bytes, int] = {}
     pattern = None
+    cost = SheetCost()
+    shared_cells = 0
     with zipfile.ZipFile(path) as zf, zf.open(sheet.part) as fh:
         carry = b""
         while True:
@@ -115,6 +163,11 @@ def _check_xlsx_extent(path: Path, sheet: _Sheet) -> None:
             if pattern is None:
                 root = _XML_ROOT.search(buf)
                 pattern = re.compile(b"<" + re.escape(root.group(1) or b"" if root else b"") + _XML_CELL)
+            done = buf[:cut]
+            cost.text_bytes += len(_TAG.sub(b"", done))
+            shared_cells += len(_SHARED_ATTR.findall(done))
+            if not cost.has_formulas and _FORMULA_TAG.search(done):
+                cost.has_formulas = True
             for tag, letters, digits, rest in pattern.findall(buf, 0, cut):
                 if tag == b"row":
                     row, col = (_row_number(digits) if digits and not letters else row + 1), 0
@@ -125,6 +178,7 @@ def _check_xlsx_extent(path: Path, sheet: _Sheet) -> None:
                     col += 1
                 if rest.endswith(b"/"):
                     continue  # <c .../>: no value
+                cost.cells += 1
                 r_here = _row_number(digits) if digits else row
                 if r_here > hi_r:
                     hi_r = r_here
@@ -142,12 +196,53 @@ def _check_xlsx_extent(path: Path, sheet: _Sheet) -> None:
             if len(carry) > _MAX_XML_TAG:
                 raise InputError(_not_a_workbook(path))
             if not chunk:
-                return
+                break
+        cost.rows = hi_r - lo_r + 1 if hi_r else 0
+        if shared_cells:
+            lengths = _shared_string_lengths(zf)
+            # An upper bound first (every shared cell the longest string); count each use only
+            # when that bound is too high to accept.
+            bound = SheetCost(cost.cells, cost.text_bytes + shared_cells * max(lengths, default=0), rows=cost.rows)
+            if bound.memory <= MAX_WORKBOOK_MEMORY:
+                cost = SheetCost(bound.cells, bound.text_bytes, cost.has_formulas, cost.rows)
+            else:
+                cost.text_bytes += _shared_string_uses(zf, sheet.part, lengths)
+    return cost
 
 
-def _check_ods_extent(path: Path) -> None:
+def _shared_string_uses(zf: zipfile.ZipFile, part: str, lengths: list[int]) -> int:
+    """Bytes of text the sheet's shared-string cells will hold, each use counted."""
+    total = 0
+    with zf.open(part) as fh:
+        carry = b""
+        while True:
+            chunk = fh.read(1 << 20)
+            buf = carry + chunk
+            cut = len(buf) if not chunk else buf.rfind(b">") + 1
+            for m in _SHARED_REF.finditer(buf, 0, cut):
+                i = int(m.group(1)) if len(m.group(1)) < 12 else -1
+                total += lengths[i] if 0 <= i < len(lengths) else 0
+            carry = buf[cut:][-4096:] if chunk else b""
+            if not chunk:
+                return total
+
+
+def check_memory(path: Path, sheet_name: str, cost: SheetCost, usable: int | None = None) -> None:
+    """Refuse a sheet whose reading would take more memory than any county workbook needs (or
+    than this computer can give), before a byte of it is expanded."""
+    limit = MAX_WORKBOOK_MEMORY if usable is None else min(MAX_WORKBOOK_MEMORY, usable)
+    if cost.memory > limit:
+        raise InputError(
+            f"{path.name}: sheet {sheet_name!r} would take about {cost.memory / 1024**3:,.1f} GB of memory to read "
+            f"({cost.cells:,} cells holding {cost.text_bytes / 1024**2:,.0f} MB of text), more than the "
+            f"{limit / 1024**3:,.1f} GB this program allows one workbook; remove what the import does not need "
+            "(long repeated texts, unused columns) or save the sheet as CSV")
+
+
+def _check_ods_extent(path: Path) -> SheetCost:
     """The same bound for every table of an .ods: rows and cells may be repeated
-    (``number-rows-repeated``, ``number-columns-repeated``) and calamine expands the repeats."""
+    (``number-rows-repeated``, ``number-columns-repeated``) and calamine expands the repeats,
+    text and all (the cost of the largest table is returned)."""
     def local(tag: str) -> str:
         return tag.rsplit("}", 1)[-1]
 
@@ -160,8 +255,10 @@ def _check_ods_extent(path: Path) -> None:
                     return 1
         return 1
 
+    worst = SheetCost()
     with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
         table, row_pos, rows, cols = "", 0, 0, 0
+        cost = SheetCost()
         stack: list = []
         for event, el in ElementTree.iterparse(fh, events=("start", "end")):
             tag = local(el.tag)
@@ -170,24 +267,36 @@ def _check_ods_extent(path: Path) -> None:
                 if tag == "table":
                     table = next((v for k, v in el.attrib.items() if local(k) == "name"), "")
                     row_pos, rows, cols = 0, 0, 0
+                    cost = SheetCost()
                 continue
             stack.pop()
+            if tag == "table" and cost.memory > worst.memory:
+                worst = cost
             if tag == "table-row":
                 pos = last = 0
+                n = repeat(el, "rows")
                 for cell in el:
                     if local(cell.tag) not in ("table-cell", "covered-table-cell"):
                         continue
-                    pos += repeat(cell, "columns")
+                    times = repeat(cell, "columns")
+                    pos += times
                     if len(cell) or any(local(k) == "value-type" for k in cell.attrib):
                         last = pos
-                n = repeat(el, "rows")
+                        text = sum(len(t.encode("utf-8")) for t in cell.itertext())
+                        text += sum(len(v) for k, v in cell.attrib.items() if local(k).endswith("value"))
+                        cost.cells += times * n
+                        cost.text_bytes += text * times * n
+                if cost.memory > MAX_WORKBOOK_MEMORY:
+                    check_memory(path, table, cost)
                 row_pos += n
                 if last:
                     rows, cols = row_pos, max(cols, last)
+                    cost.rows = rows
                     if rows * cols > MAX_ODS_CELLS:
                         raise _extent_error(path, table, rows, cols, MAX_ODS_CELLS)
                 if stack:
                     stack[-1].remove(el)  # done with the row: keep memory flat
+    return worst
 
 
 def _too_big_unzipped(name: str) -> str:
@@ -277,6 +386,84 @@ def _xlsx_first_row(path: Path, part: str) -> int:
     return 1
 
 
+def _formulas_without_values(path: Path, part: str) -> tuple[list[tuple[int, int]], int]:
+    """Cells holding a formula but no saved value (a workbook written by a program that does not
+    calculate, or saved without recalculating): calamine reads them as empty, so a name would
+    silently vanish. Returns their (row, column) numbers and the first column holding a value
+    (where calamine's grid starts)."""
+    found: list[tuple[int, int]] = []
+    first_col = 1 << 30
+    with zipfile.ZipFile(path) as zf, zf.open(part) as fh:
+        row_no = col_no = 0
+        for event, el in ElementTree.iterparse(fh, events=("start", "end")):
+            tag = _local(el.tag)
+            if event == "start":
+                if tag == "row":
+                    row_no, col_no = int(el.get("r") or row_no + 1), 0
+                continue
+            if tag != "c":
+                if tag == "row":
+                    el.clear()
+                continue
+            ref = el.get("r") or ""
+            m = re.match(r"([A-Za-z]{1,3})(\d+)$", ref)
+            col_no = _column_number(m.group(1).encode()) if m else col_no + 1
+            kids = {_local(ch.tag): "".join(ch.itertext()) for ch in el}
+            has_value = bool(kids.get("v") or kids.get("is"))
+            if has_value:
+                first_col = min(first_col, col_no)
+            elif "f" in kids:
+                found.append((int(m.group(2)) if m else row_no, col_no))
+            el.clear()
+    return found, (first_col if first_col < 1 << 30 else 1)
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+_COST_CACHE: dict[tuple, SheetCost] = {}
+
+
+def workbook_memory(path: Path, mapping: Mapping | None = None) -> int | None:
+    """The memory reading the sheet the mapping names (or the first visible one) will take,
+    estimated from its XML (``SheetCost``); the importer plans with it before reading. None
+    when it cannot be told (an .xls file, a damaged workbook: refused when read, with the reason)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".ods"):
+        return None
+    try:
+        _check_zip(path)
+        return _sheet_cost(path, mapping).memory
+    except Exception:
+        return None
+
+
+def _sheet_cost(path: Path, mapping: Mapping | None, chosen: "_Sheet | None" = None) -> SheetCost:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, chosen.name if chosen else None,
+           repr(getattr(mapping, "options", {}).get("sheet")) if mapping is not None else None)
+    if key in _COST_CACHE:
+        return _COST_CACHE[key]
+    suffix = path.suffix.lower()
+    if suffix == ".ods":
+        cost = _check_ods_extent(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        if chosen is None:
+            wanted = mapping.options.get("sheet") if mapping is not None else None
+            chosen = _choose_sheet(_xlsx_sheets(path), wanted, path.name)
+        cost = _check_xlsx_extent(path, chosen) if chosen.part else SheetCost()
+    else:
+        cost = SheetCost()  # .xls: bounded by the format (65,536 x 256 cells)
+    if len(_COST_CACHE) > 32:
+        _COST_CACHE.clear()
+    _COST_CACHE[key] = cost
+    return cost
+
+
 def _sheet_list(path: Path) -> list[_Sheet]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _xlsx_sheets(path)
@@ -310,20 +497,27 @@ def _choose_sheet(sheets: list[_Sheet], wanted, name: str) -> _Sheet:
 
 
 def _load_sheet(path: Path, mapping: Mapping, n_rows: int | None = None, sheet=None,
-                header_row: int | None = None) -> tuple[pl.DataFrame, int, int, list[str]]:
+                header_row: int | None = None, formulas: list | None = None) -> tuple[pl.DataFrame, int, int, list[str]]:
     """(every row of the sheet as text from its first non-empty row, that row's number,
-    header position in the frame, notes)."""
+    header position in the frame, notes). ``formulas`` receives the (row number, frame column)
+    of every cell holding a formula without a saved value."""
     suffix = path.suffix.lower()
     notes: list[str] = []
     try:
         if suffix in (".xlsx", ".xlsm", ".ods"):
             _check_zip(path)
         if suffix == ".ods":
-            _check_ods_extent(path)  # before calamine lists the sheets, which reads them all
+            # before calamine lists the sheets, which reads them all
+            check_memory(path, "(every table)", _sheet_cost(path, mapping))
         sheets = _sheet_list(path)
         chosen = _choose_sheet(sheets, sheet if sheet is not None else mapping.options.get("sheet"), path.name)
+        cost = SheetCost()
         if chosen.part:
-            _check_xlsx_extent(path, chosen)
+            cost = _sheet_cost(path, mapping, chosen)
+            check_memory(path, chosen.name, cost)
+        if cost.has_formulas and formulas is not None:
+            cells, first_col = _formulas_without_values(path, chosen.part)
+            formulas.extend((r, c - first_col, _column_letters(c) + str(r)) for r, c in cells)
         first = _xlsx_first_row(path, chosen.part) if chosen.part else 1
         read_options = {"n_rows": n_rows} if n_rows else {}
         frame = pl.read_excel(path, sheet_name=chosen.name, engine="calamine", has_header=False,

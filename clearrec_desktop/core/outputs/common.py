@@ -117,7 +117,34 @@ def _with_decisions(results: pl.DataFrame, decisions: pl.DataFrame | None) -> pl
 # --------------------------------------------------------------------------------------------
 # results CSV (the GUI's filtered view)
 
+# A cell a spreadsheet would run as a formula (or DDE) when it opens a CSV by double-click.
 _FORMULA_START = r"^[=+\-@\t\r]"
+# Neutralised with a leading apostrophe; a value that already starts with apostrophes before
+# such a character gets one more, so the change can be undone exactly (restore_formulas).
+_NEUTRALISE = r"^'*[=+\-@\t\r]"
+_NEUTRALISED = r"^'+[=+\-@\t\r]"
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe (shown as
+    text). For files meant for people (results.csv, rejected.csv, the review CSV); files meant
+    for machines (the DOJ layout, the court update) keep values as read."""
+    return frame.with_columns([
+        pl.when(pl.col(c).str.contains(_NEUTRALISE)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c, t in frame.schema.items() if t == pl.String
+    ])
+
+
+def restore_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """The inverse of neutralise_formulas (documents and exports read results.csv back)."""
+    return frame.with_columns([
+        pl.when(pl.col(c).str.contains(_NEUTRALISED)).then(pl.col(c).str.slice(1)).otherwise(pl.col(c)).alias(c)
+        for c, t in frame.schema.items() if t == pl.String
+    ])
+
+
+def neutralise_cell(value: str) -> str:
+    return "'" + value if isinstance(value, str) and re.match(_NEUTRALISE, value) else value
 
 
 def write_results_csv(results_view: pl.DataFrame, path: str | Path, *, excel_safe: bool = True) -> Path:
@@ -130,10 +157,7 @@ def write_results_csv(results_view: pl.DataFrame, path: str | Path, *, excel_saf
     out = _output_path(path, "CSV file")
     frame = _drop_ssn(results_view)
     if excel_safe:
-        frame = frame.with_columns([
-            pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-            for c, t in frame.schema.items() if t == pl.String
-        ])
+        frame = neutralise_formulas(frame)
     try:
         frame.write_csv(out)
     except BaseException:

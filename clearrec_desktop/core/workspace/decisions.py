@@ -147,7 +147,7 @@ class DecisionLog:
                     "decision",
                     {
                         "event_id": event_id,
-                        "conviction_id": conviction_id,
+                        "conviction": self.ref(conviction_id),  # opaque: the trail names no person
                         "decision": decision,
                         "proposed": proposed,
                         "ground": ground,
@@ -192,7 +192,7 @@ class DecisionLog:
                 ).lastrowid
                 self._append_audit(
                     kind,
-                    {"event_id": event_id, "target_event_id": target, "conviction_id": conviction_id},
+                    {"event_id": event_id, "target_event_id": target, "conviction": self.ref(conviction_id)},
                     at=at,
                 )
             source.pop()

@@ -64,7 +64,9 @@ def record_link_decision(ws, kind: str, county_key: str, doj_key: str, decision:
     with ws._write() as conn:
         _ensure(conn)
         at = ws._now()
-        seq = ws._append_audit(AUDIT_ACTION, {"kind": kind, "county_key": county_key, "doj_key": doj_key,
+        # The keys can be built from a CII number or a case number: the trail holds opaque ids.
+        seq = ws._append_audit(AUDIT_ACTION, {"kind": kind, "county": ws.ref(county_key, "link"),
+                                              "doj": ws.ref(doj_key, "link"),
                                               "decision": decision, "with_reason": reason is not None}, at=at)
         return conn.execute(
             "INSERT INTO link_decisions (at, reviewer, kind, county_key, doj_key, decision, reason, audit_seq) "

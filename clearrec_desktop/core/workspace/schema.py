@@ -58,7 +58,8 @@ BEGIN SELECT RAISE(ABORT, 'decision log is append-only'); END;
 GENESIS_HASH = "0" * 64
 # Actions the workspace records itself; other modules may not forge them through log_event.
 _INTERNAL_ACTIONS = frozenset(
-    {"workspace_created", "import", "run", "decision", "undo", "redo", "note", "office_changed", "setting_changed"}
+    {"workspace_created", "import", "run", "decision", "undo", "redo", "note", "office_changed", "setting_changed",
+     "backup", "restored", "opened_without_log", "link_decision"}
 )
 # Keys that would put a person's identifying data into the audit trail.
 _FORBIDDEN_DETAIL_KEYS = frozenset(
@@ -204,3 +205,15 @@ def requires_reason(decision: str, proposed: str | None) -> bool:
 
 class WorkspaceBusy(InputError):
     """Another ClearRec window or command has the workspace open."""
+
+
+class WorkspaceDamaged(NotAWorkspace):
+    """The passphrase is right but the file is damaged or cut short."""
+
+
+class WorkspaceReadOnly(InputError):
+    """A change was asked of a workspace opened read-only."""
+
+
+class WorkspaceWriteFailed(InputError):
+    """The disk refused a write (full, removed, read-only); nothing of that change was stored."""

@@ -33,6 +33,8 @@ import hashlib
 import io
 import json
 import logging
+import os
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -46,8 +48,11 @@ from sqlcipher3 import dbapi2 as sqlcipher
 
 from ..errors import InputError
 from ..safety import local_path
+from . import backup as backups
+from . import fileops
 from .audit import _canonical_json, _check_detail_keys, audit_entry_hash
 from .decisions import DecisionLog
+from .keys import check_new_passphrase, derived_key, new_id_key, opaque_ref, passphrase_candidates
 from .schema import (
     _ACTION_RE,
     _CHUNK_BYTES,
@@ -59,13 +64,12 @@ from .schema import (
     APP_MARKER,
     APPLICATION_ID,
     GENESIS_HASH,
-    MIN_PASSPHRASE_LENGTH,
     OFFICE_FIELDS,
     REVIEWER_SETTING,
     SCHEMA_VERSION,
     NotAWorkspace,
-    WorkspaceBusy,
-    WrongPassphrase,
+    WorkspaceReadOnly,
+    WorkspaceWriteFailed,
 )
 
 log = logging.getLogger(__name__)
@@ -74,31 +78,17 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _quote_literal(text: str) -> str:
-    # PRAGMA takes no bound parameters; an SQL string literal doubles its quotes.
-    return "'" + text.replace("'", "''") + "'"
+_quote_literal = fileops.quote_literal
 
 
-def _check_passphrase(passphrase: Any, *, creating: bool) -> str:
+def _check_passphrase(passphrase: Any, *, creating: bool, context: tuple[str, ...] = ()) -> str:
+    if creating:
+        return check_new_passphrase(passphrase, context=context)
     if not isinstance(passphrase, str) or not passphrase:
         raise InputError("a workspace passphrase is required")
     if "\x00" in passphrase:
         raise InputError("the passphrase cannot contain a NUL character")
-    if creating and len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise InputError(f"the workspace passphrase must be at least {MIN_PASSPHRASE_LENGTH} characters")
     return passphrase
-
-
-def _error_name(exc: BaseException) -> str:
-    return str(getattr(exc, "sqlite_errorname", "") or "")
-
-
-def _is_busy(exc: BaseException) -> bool:
-    return _error_name(exc) in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc) or "busy" in str(exc)
-
-
-def _is_not_a_database(exc: BaseException) -> bool:
-    return _error_name(exc) == "SQLITE_NOTADB" or "file is not a database" in str(exc)
 
 
 def _frame_to_chunks(frame: pl.DataFrame) -> tuple[list[memoryview], int, str]:
@@ -143,12 +133,20 @@ def _optional_int(value: Any) -> int | None:
 class Workspace(DecisionLog):
     """An open workspace file. Build with ``Workspace.create`` or ``Workspace.open``; close it."""
 
-    def __init__(self, path: Path, conn: Any, clock: Callable[[], datetime] | None) -> None:
+    def __init__(self, path: Path, conn: Any, clock: Callable[[], datetime] | None, *,
+                 read_only: bool = False) -> None:
         self._path = path
         self._conn = conn
         self._clock = clock or _utc_now
         self._lock = threading.RLock()
         self._os_user: str | None = None
+        self._read_only = read_only
+        self._id_key: str | None = None
+        self._key_form: str | None = None  # the passphrase form that opened the file (for backups)
+        # What the caller should tell the user (a log set aside, opened read-only...).
+        self.notices: list[str] = []
+        # The previous session, when it did not end with a clean close (see fileops).
+        self.unclosed_session: dict[str, Any] | None = None
         # Derived from the decision log (see _replay_decisions).
         self._undo_stack: list[int] = []
         self._redo_stack: list[int] = []
@@ -167,10 +165,12 @@ class Workspace(DecisionLog):
         county: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> Workspace:
-        """Create a new encrypted workspace; refuses an existing path."""
+        """Create a new encrypted workspace; refuses an existing path and a weak passphrase.
+
+        The passphrase is NFC-normalised before the key is derived (see keys.py)."""
         target = local_path(path, must_exist=False, what="workspace")
-        _check_passphrase(passphrase, creating=True)
-        for existing in (target, Path(f"{target}-wal"), Path(f"{target}-journal")):
+        passphrase = _check_passphrase(passphrase, creating=True, context=(county or "", target.stem))
+        for existing in (target, fileops.wal_path(target), Path(f"{target}-journal")):
             if existing.exists():
                 raise InputError(f"{existing}: already exists; choose another name for the new workspace")
         if not target.parent.is_dir():
@@ -178,13 +178,14 @@ class Workspace(DecisionLog):
         conn = None
         try:
             conn = sqlcipher.connect(str(target), isolation_level=None, check_same_thread=False, timeout=1.0)
-            _quiet_sqlcipher_log(conn)
+            fileops.quiet(conn)
             if not conn.execute("PRAGMA cipher_version").fetchall():
                 # A plain SQLite build would ignore the key and write the records in clear.
                 raise RuntimeError("the SQLite library in use has no SQLCipher encryption")
             conn.execute(f"PRAGMA key = {_quote_literal(passphrase)}")
             _configure(conn)
             ws = cls(target, conn, clock)
+            ws._key_form = passphrase
             now = ws._now()
             meta = {
                 "app": APP_MARKER,
@@ -194,12 +195,18 @@ class Workspace(DecisionLog):
                 "county": county or "",
                 "audit_count": "0",
                 "audit_head": GENESIS_HASH,
+                "id_key": new_id_key(),
+                "session_token": secrets.token_hex(16),
+                "in_use": "1",
+                "session_opened_at": now,
+                "session_opened_by": ws._os_login(),
             }
             # executescript commits first and leaves our BEGIN open: schema, meta and the first
             # audit entry land in a single transaction.
             conn.executescript("BEGIN IMMEDIATE;\n" + _SCHEMA)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+            ws._id_key = meta["id_key"]
             ws._append_audit(
                 "workspace_created",
                 {
@@ -217,7 +224,7 @@ class Workspace(DecisionLog):
         except BaseException:
             if conn is not None:
                 conn.close()
-            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+            for leftover in (target, fileops.wal_path(target), fileops.shm_path(target)):
                 leftover.unlink(missing_ok=True)
             raise
         log.info("created workspace %s", target.name)
@@ -230,8 +237,14 @@ class Workspace(DecisionLog):
         passphrase: str,
         *,
         clock: Callable[[], datetime] | None = None,
+        read_only: bool | None = None,
     ) -> Workspace:
-        """Open an existing workspace. Raises WrongPassphrase, NotAWorkspace or WorkspaceBusy."""
+        """Open an existing workspace. Raises WrongPassphrase, NotAWorkspace (WorkspaceDamaged)
+        or WorkspaceBusy, each with a message saying what to do.
+
+        ``read_only``: None opens read-only when the file or its folder cannot be written (a
+        notice says so); True never writes to the file (``audit verify``). A log beside the file
+        that does not belong to it is set aside, never applied (``notices`` names it)."""
         target = local_path(path, must_exist=True, what="workspace")
         if target.is_dir():
             raise NotAWorkspace(f"{target}: is a folder, not a ClearRec workspace")
@@ -241,44 +254,102 @@ class Workspace(DecisionLog):
             head = fh.read(len(_SQLITE_HEADER))
         if head == _SQLITE_HEADER:
             raise NotAWorkspace(f"{target.name}: is an unencrypted SQLite database, not a ClearRec workspace")
-        has_wal = Path(f"{target}-wal").exists()
+        wal = fileops.wal_path(target)
+        has_wal = wal.exists()
         # SQLCipher files are whole pages (512-byte multiples); 0 bytes only before a first checkpoint.
-        if (size == 0 and not has_wal) or size % 512:
-            raise NotAWorkspace(f"{target.name}: is not a ClearRec workspace")
-        conn = sqlcipher.connect(str(target), isolation_level=None, check_same_thread=False, timeout=1.0)
+        if size == 0 and not has_wal:
+            raise NotAWorkspace(f"{target.name}: is empty: not a ClearRec workspace (or a copy that never finished)")
+        if size % 512:
+            raise NotAWorkspace(
+                f"{target.name}: is not a ClearRec workspace, or a copy of one that was cut short "
+                f"({size:,} bytes is not a whole number of pages); restore it from a backup (File > Restore...)")
+        notices: list[str] = []
+        can_write = fileops.writable(target)
+        if read_only is None:
+            read_only = not can_write
+            if read_only:
+                notices.append(f"{target.name}: opened read-only: the file or its folder cannot be written "
+                               "(permissions, or read-only media); copy it to a folder you can write to, to work in it")
+        candidates = passphrase_candidates(passphrase)
+        state = None
+        if size and fileops.log_has_frames(target):
+            state = fileops.file_state(target, candidates)
+            if state is not None:
+                why = fileops.foreign_log(target, candidates, state["session_token"])
+                if why is not None:
+                    if can_write:
+                        notices.append(fileops.set_aside_log(target, why, _utc_now))
+                    else:
+                        notices.append(f"{target.name}: the log beside it ({wal.name}) does not belong to this "
+                                       f"copy ({why}) and was ignored")
+                    has_wal = False
+        mode = "rw"
+        if read_only:
+            mode = "ro" if fileops.wal_path(target).exists() and can_write else "immutable"
+        had_wal, had_shm = fileops.wal_path(target).exists(), fileops.shm_path(target).exists()
+        conn, used = fileops.connect_first(target, candidates, mode=mode)
         try:
-            _quiet_sqlcipher_log(conn)
-            conn.execute(f"PRAGMA key = {_quote_literal(passphrase)}")
-            try:
-                conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlcipher.DatabaseError as exc:
-                if _is_busy(exc):
-                    raise WorkspaceBusy(
-                        f"{target.name}: is open in another ClearRec window or command; close it there first"
-                    ) from None
-                if _is_not_a_database(exc):
-                    raise WrongPassphrase(
-                        f"{target.name}: wrong passphrase for this workspace"
-                        " (or the file is not a ClearRec workspace)"
-                    ) from None
-                raise
-            try:
-                _configure(conn)
-            except sqlcipher.DatabaseError as exc:
-                if _is_busy(exc):
-                    raise WorkspaceBusy(
-                        f"{target.name}: is open in another ClearRec window or command; close it there first"
-                    ) from None
-                raise
-            ws = cls(target, conn, clock)
+            if not read_only:
+                try:
+                    _configure(conn)
+                except sqlcipher.DatabaseError as exc:
+                    if fileops.is_busy(exc):
+                        raise fileops.busy_error(target) from None
+                    raise
+            ws = cls(target, conn, clock, read_only=read_only)
+            ws._key_form = used
+            ws.notices = notices
             ws._check_identity()
-            ws._replay_decisions()
+            ws._translate_errors(ws._replay_decisions)
+            if state is None:  # no log: the connection sees the file alone
+                state = {k: ws._meta(k) for k in ("in_use", "session_opened_at", "session_opened_by")}
+            if state.get("in_use") == "1":
+                ws.unclosed_session = {
+                    "opened_at": state.get("session_opened_at"),
+                    "opened_by": state.get("session_opened_by"),
+                    "log_found": has_wal,
+                }
+            if not read_only:
+                ws._start_session()
         except BaseException:
             conn.close()
+            if read_only:
+                fileops.remove_new_empty_log(target, had_wal, had_shm)
             raise
-        log.info("opened workspace %s", target.name)
+        ws._had_log = (had_wal, had_shm)
+        log.info("opened workspace %s%s", target.name, " read-only" if read_only else "")
         return ws
+
+    def _os_login(self) -> str:
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name on some service accounts
+            return "unknown"
+
+    def _start_session(self) -> None:
+        """Fold any replayed log into the file, then mark the file as in use by a new session
+        whose token every log it writes will carry (see fileops)."""
+        conn = self._db()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        missing_log = self.unclosed_session is not None and not self.unclosed_session["log_found"]
+        with self._write() as conn:
+            if self._meta("id_key") is None:  # a workspace made before opaque ids
+                conn.execute("INSERT INTO meta (key, value) VALUES ('id_key', ?)", (new_id_key(),))
+            values = {"session_token": secrets.token_hex(16), "in_use": "1", "session_opened_at": self._now(),
+                      "session_opened_by": self._os_login()}
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                values.items())
+            if missing_log:
+                # Kept in the trail: this file lacks what its last session did after it opened.
+                self._append_audit("opened_without_log", {"session_opened_at": self.unclosed_session["opened_at"]})
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if missing_log:
+            self.notices.append(
+                f"{self._path.name}: this file was still in use by ClearRec (since "
+                f"{self.unclosed_session['opened_at']}) when it was copied or when the program stopped, and its log "
+                f"({fileops.wal_path(self._path).name}) is not beside it: anything recorded after that time is "
+                "missing. If a complete copy exists, restore it instead (File > Restore...).")
 
     def _check_identity(self) -> None:
         has_meta = self._conn.execute(
@@ -295,16 +366,21 @@ class Workspace(DecisionLog):
             )
 
     def close(self) -> None:
-        """Checkpoint the log into the main file and close. Safe to call twice."""
+        """Mark the session closed, checkpoint the log into the main file and close. Safe to call twice."""
         with self._lock:
             if self._conn is None:
                 return
             try:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlcipher.Error:
+                if not self._read_only:
+                    with self._write() as conn:
+                        conn.execute("UPDATE meta SET value = '0' WHERE key = 'in_use'")
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except (sqlcipher.Error, InputError):
                 log.warning("checkpoint on close failed; the log is replayed on next open")
             self._conn.close()
             self._conn = None
+            if self._read_only:
+                fileops.remove_new_empty_log(self._path, *getattr(self, "_had_log", (True, True)))
             log.info("closed workspace %s", self._path.name)
 
     def __enter__(self) -> Workspace:
@@ -364,26 +440,95 @@ class Workspace(DecisionLog):
             moment = moment.replace(tzinfo=timezone.utc)
         return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
+    def ref(self, value: str, kind: str = "conviction") -> str:
+        """The opaque id the audit trail uses for a conviction id or a link key (see keys.py)."""
+        if self._id_key is None:
+            self._id_key = self._meta("id_key")
+            if self._id_key is None:
+                raise WorkspaceReadOnly(f"{self._path.name}: open the workspace for writing once to give it its keys")
+        return opaque_ref(self._id_key, kind, str(value))
+
+    def person_id_key(self) -> str | None:
+        """The secret that keys name + date-of-birth person ids of imports into this workspace
+        (``county_files.person_ids_keyed``): derived from the workspace's own secret."""
+        with self._lock:
+            key = self._id_key or self._meta("id_key")
+        return None if key is None else derived_key(key, "person ids")
+
+    def conviction_refs(self) -> dict[str, str]:
+        """Opaque id -> conviction id, for every conviction a decision or note names (the
+        Activity view shows the conviction; the trail holds only the opaque id)."""
+        with self._lock:
+            ids = {r[0] for r in self._db().execute("SELECT DISTINCT conviction_id FROM decision_events")}
+            ids |= {r[0] for r in self._db().execute(
+                "SELECT DISTINCT conviction_id FROM notes WHERE conviction_id IS NOT NULL")}
+            if self._meta("id_key") is None:
+                return {}
+            return {self.ref(c): c for c in ids}
+
     def _meta(self, key: str) -> str | None:
         row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def _write_error(self, exc: BaseException) -> Exception | None:
+        """A user-facing error for a write the disk or the file refused, or None."""
+        name = self._path.name
+        if fileops.is_full(exc):
+            return WorkspaceWriteFailed(
+                f"{name}: the disk holding the workspace is full, so nothing of this change was stored; "
+                "free some space on it (or move the workspace to a larger disk) and try again")
+        if fileops.is_read_only(exc):
+            return WorkspaceReadOnly(
+                f"{name}: the workspace cannot be written (read-only file, folder or media); nothing was stored")
+        if fileops.is_corrupt(exc):
+            return fileops.diagnose_damage(self._path, self._key_form or "")
+        if fileops.error_name(exc).startswith("SQLITE_IOERR") or "disk I/O error" in str(exc):
+            return WorkspaceWriteFailed(
+                f"{name}: the disk reported an error while writing the workspace (removed, disconnected or failing), "
+                "so nothing of this change was stored; check the disk and open the workspace again")
+        return None
+
+    def _translate_errors(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except sqlcipher.DatabaseError as exc:
+            mapped = self._write_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
+
     @contextmanager
     def _write(self):
-        """One committed transaction; the caller's in-memory state changes after it returns."""
+        """One committed transaction; the caller's in-memory state changes after it returns.
+
+        SQLite ends the transaction itself when the disk is full or fails; what the user then
+        sees is the cause (disk full, read-only, damaged), never "no transaction is active"."""
         with self._lock:
             conn = self._db()
-            conn.execute("BEGIN IMMEDIATE")
+            if self._read_only:
+                raise WorkspaceReadOnly(
+                    f"{self._path.name}: the workspace is open read-only; nothing can be changed in it")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlcipher.DatabaseError as exc:
+                raise (self._write_error(exc) or exc) from None
             try:
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlcipher.Error:
+                        log.warning("rollback failed after a refused write")
+                if isinstance(exc, sqlcipher.DatabaseError):
+                    mapped = self._write_error(exc)
+                    if mapped is not None:
+                        raise mapped from None
                 raise
 
     def _append_audit(self, action: str, details: Mapping[str, Any], *, at: str | None = None) -> int:
@@ -418,6 +563,9 @@ class Workspace(DecisionLog):
             ((frame_id, i, chunk) for i, chunk in enumerate(chunks)),
         )
         return frame_id
+
+    def _frame_sha256(self, frame_id: int) -> str:
+        return self._db().execute("SELECT sha256 FROM frames WHERE frame_id = ?", (frame_id,)).fetchone()[0]
 
     def _store_frame_groups(self, frames: Iterable[pl.DataFrame]) -> tuple[int, int]:
         """Store frames as one table of row groups, each chunk one self-contained Arrow IPC
@@ -590,6 +738,8 @@ class Workspace(DecisionLog):
                     "lines_read": lines_read,
                     "rows_imported": n_rows,
                     "lines_rejected": lines_rejected,
+                    # binds the stored rows to this entry: audit verify recomputes it
+                    "rows_sha256": self._frame_sha256(frame_id),
                 },
                 at=at,
             )
@@ -693,6 +843,8 @@ class Workspace(DecisionLog):
                     "as_of": as_of_text,
                     "convictions": results.height,
                     "by_outcome": by_outcome,
+                    "results_sha256": self._frame_sha256(frame_id),
+                    "summary_sha256": hashlib.sha256(summary_json.encode("utf-8")).hexdigest(),
                 },
                 at=at,
             )
@@ -774,7 +926,9 @@ class Workspace(DecisionLog):
                 "INSERT INTO notes (at, author, conviction_id, text) VALUES (?, ?, ?, ?)",
                 (at, self.reviewer(), conviction_id, text.strip()),
             ).lastrowid
-            self._append_audit("note", {"note_id": note_id, "conviction_id": conviction_id}, at=at)
+            self._append_audit(
+                "note", {"note_id": note_id, "conviction": None if conviction_id is None else self.ref(conviction_id)},
+                at=at)
         return note_id
 
     def notes(self, conviction_id: str | None = None) -> list[dict[str, Any]]:
@@ -824,47 +978,23 @@ class Workspace(DecisionLog):
             return row[0] if row else GENESIS_HASH
 
     def verify_audit(self) -> tuple[bool, int | None, str]:
-        """Re-check the hash chain: (ok, first bad seq or None, one-line message)."""
-        with self._lock:
-            conn = self._db()
-            expected_seq, prev_hash = 1, GENESIS_HASH
-            for seq, at, actor, action, details_text, stored_prev, stored_hash in conn.execute(
-                "SELECT seq, at, actor, action, details, prev_hash, hash FROM audit ORDER BY seq"
-            ):
-                if seq != expected_seq:
-                    return False, expected_seq, f"audit entry {expected_seq} is missing"
-                if stored_prev != prev_hash:
-                    return False, seq, f"audit entry {seq} does not link to entry {seq - 1}"
-                try:
-                    details = json.loads(details_text)
-                except (TypeError, ValueError):
-                    return False, seq, f"audit entry {seq} has unreadable details"
-                if audit_entry_hash(seq, at, actor, action, details, stored_prev) != stored_hash:
-                    return False, seq, f"audit entry {seq} was altered after it was written"
-                expected_seq, prev_hash = seq + 1, stored_hash
-            count = int(self._meta("audit_count") or -1)
-            if count != expected_seq - 1 or self._meta("audit_head") != prev_hash:
-                first_bad = min(count, expected_seq - 1) + 1 if count >= 0 else expected_seq
-                return False, first_bad, (
-                    f"the audit trail ends at entry {expected_seq - 1} but the workspace recorded {count} entries"
-                )
-            triggers = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
-                )
-            }
-            if not {"audit_no_update", "audit_no_delete"} <= triggers:
-                return False, None, "the audit trail's append-only protection has been removed"
-            return True, None, f"audit trail intact: {expected_seq - 1} entries, head {prev_hash}"
+        """Verify the chain and everything it speaks for (verify.py): (ok, first bad seq or None, message)."""
+        report = self.verify_report()
+        return report.ok, report.first_bad_seq, report.summary()
 
+    def verify_report(self):
+        """Every difference between the workspace and its audit trail (a ``verify.VerifyReport``)."""
+        from .verify import verify
 
-def _quiet_sqlcipher_log(conn: Any) -> None:
-    # SQLCipher >= 4.6 prints decryption failures (every wrong passphrase) to stderr.
-    try:
-        conn.execute("PRAGMA cipher_log_level = NONE")
-    except sqlcipher.Error:
-        pass
+        return self._translate_errors(verify, self)
+
+    # ----------------------------------------------------------------- backup
+
+    def backup(self, dest: str | Path, *, progress: Callable[[float, str], None] | None = None,
+               cancel=None, overwrite: bool = False) -> Path:
+        """A complete, consistent copy of this workspace at ``dest`` while it stays open (SQLite's
+        online backup). Written beside ``dest`` under a temporary name, checked, then renamed."""
+        return backups.backup_workspace(self, dest, progress=progress, cancel=cancel, overwrite=overwrite)
 
 
 def _configure(conn: Any) -> None:
@@ -879,9 +1009,72 @@ def _configure(conn: Any) -> None:
 
 
 def verify_workspace_audit(path: str | Path, passphrase: str) -> tuple[bool, int | None, str]:
-    """Open a workspace, verify its audit chain and close it (``clearrec audit verify``).
+    """Open a workspace read-only, verify it (see verify.py) and close it (``clearrec audit verify``).
 
     Raises WrongPassphrase, NotAWorkspace or WorkspaceBusy (all InputError) when it cannot be opened.
     """
-    with Workspace.open(path, passphrase) as ws:
+    with Workspace.open(path, passphrase, read_only=True) as ws:
         return ws.verify_audit()
+
+
+def restore_workspace(backup: str | Path, workspace: str | Path, passphrase: str, *,
+                      progress: Callable[[float, str], None] | None = None, cancel=None,
+                      clock: Callable[[], datetime] | None = None) -> tuple[Path, Path | None]:
+    """Put ``backup`` in place of ``workspace`` (which may not exist yet). Returns the restored
+    path and where the replaced file was kept (None when there was none)."""
+    source = local_path(backup, must_exist=True, what="backup")
+    target = local_path(workspace, must_exist=False, what="workspace")
+    if source == target:
+        raise InputError(f"{target.name}: the backup and the workspace to restore are the same file")
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; give the workspace file to restore")
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent}: no such folder for the workspace")
+    if target.exists() and fileops.wal_path(target).exists():
+        backups.refuse_if_open(target, passphrase)
+    now = (clock or (lambda: datetime.now(timezone.utc)))()
+    tmp = backups.temp_beside(target, "restore")
+    with Workspace.open(source, passphrase, read_only=True) as src:
+        ok, _, message = src.verify_audit()
+        if not ok:
+            raise InputError(f"{source.name}: the backup does not verify ({message}); nothing was replaced")
+        try:
+            head = backups.copy_into(src._db(), tmp, src._key_form, progress, cancel, "Restoring")
+        except BaseException as exc:
+            backups.cleanup(tmp)
+            mapped = backups.disk_error(exc, target, "restored workspace")
+            if mapped is not None:
+                raise mapped from None
+            raise
+    aside = None
+    try:
+        if target.exists():
+            stamp = now.strftime("%Y%m%d-%H%M%S")
+            aside = target.with_name(f"{target.stem}.replaced-{stamp}{target.suffix}")
+            n = 1
+            while aside.exists():
+                n += 1
+                aside = target.with_name(f"{target.stem}.replaced-{stamp}-{n}{target.suffix}")
+            os.replace(target, aside)
+            # Its log goes with it (renamed alike, it still belongs to it and opens with it).
+            for old, new in ((fileops.wal_path(target), fileops.wal_path(aside)),
+                             (fileops.shm_path(target), fileops.shm_path(aside))):
+                if old.exists():
+                    os.replace(old, new)
+        else:
+            for stray in (fileops.wal_path(target), fileops.shm_path(target)):
+                if stray.exists():  # a log without its file: never applied to the restored one
+                    os.replace(stray, stray.with_name(f"{stray.name}.set-aside-{now.strftime('%Y%m%d-%H%M%S')}"))
+        os.replace(tmp, target)
+        backups.fsync_dir(target.parent)
+    except BaseException:
+        backups.cleanup(tmp)
+        raise
+    with Workspace.open(target, passphrase) as restored:
+        with restored._write():
+            restored._append_audit("restored", {"from": source.name, "head": head,
+                                                "replaced": aside.name if aside else None})
+    if progress is not None:
+        progress(1.0, "Restored")
+    log.info("restored workspace %s from a backup", target.name)
+    return target, aside

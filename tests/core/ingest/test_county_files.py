@@ -232,9 +232,13 @@ def test_xlsx_formulas_are_not_evaluated_and_hidden_sheets_are_skipped(tmp_path)
     wb.save(path)
 
     rows, rep = importer.import_files([path], mapping=MAPPING)
-    assert rows["court_case_number"].to_list() == ["CR-1", "CR-2", None]
+    # A formula with no saved value would read as an empty cell: its row stays out until the
+    # workbook is saved by a spreadsheet program (issue 13.9).
+    assert rows["court_case_number"].to_list() == ["CR-1"]
     assert rows["name"][0] == '=HYPERLINK("http://example.invalid/x","click")'
-    assert rows["conviction_date"][1] is None and rows["conviction_date_quality"][1] == "unknown"
+    reasons = {r["line"]: r["reason"] for r in rep.rejected}
+    assert "cell H3 holds a formula with no saved value" in reasons[3]
+    assert "cell A4 holds a formula with no saved value" in reasons[4]
     assert "hidden sheets ignored" in " ".join(rep.files[0].notes)
 
     named, rep = importer.import_files([path], mapping={**MAPPING, "options": {"sheet": "Scratch"}})

@@ -1181,10 +1181,10 @@ def test_workspace_keeps_corrections_beside_the_record(tmp_path):
     from clearrec_desktop.core.workspace.store import Workspace
 
     path = tmp_path / "w.clearrec"
-    ws = Workspace.create(path, "passphrase-123", county="SACRAMENTO")
+    ws = Workspace.create(path, "correct horse battery", county="SACRAMENTO")
     ws.record_decision("c1", "dismiss", reason="court file", proposed="review")
     ws.close()
-    ws = Workspace.open(path, "passphrase-123")  # as an older workspace: no corrections table
+    ws = Workspace.open(path, "correct horse battery")  # as an older workspace: no corrections table
     assert ws.current_corrections().height == 0
     assert not ws._db().execute("SELECT 1 FROM sqlite_master WHERE name = 'decision_corrections'").fetchone()
     with pytest.raises(InputError, match="source"):
@@ -1204,6 +1204,6 @@ def test_workspace_keeps_corrections_beside_the_record(tmp_path):
     with pytest.raises(Exception, match="append-only"):
         ws._db().execute("UPDATE decision_corrections SET value = 'x'")
     ws.close()
-    ws = Workspace.open(path, "passphrase-123")
+    ws = Workspace.open(path, "correct horse battery")
     assert ws.current_corrections().height == 2 and ws.verify_audit()[0]
     ws.close()

@@ -265,7 +265,7 @@ def test_decisions_survive_a_reimport_through_the_workspace(files, tmp_path):
     first = _run(files)
     misnumbered = first.reconciliation.linkage.convictions.filter(pl.col("d_rec").str.contains("88F00133")).row(0, named=True)
     agreeing = first.reconciliation.linkage.convictions.filter(pl.col("d_rec").str.contains("98F01234")).row(0, named=True)
-    ws = Workspace.create(tmp_path / "w.clearrec", "passphrase-1")
+    ws = Workspace.create(tmp_path / "w.clearrec", "correct horse battery")
     ws_links.record_link_decision(ws, "conviction", misnumbered["c_rec"], misnumbered["d_rec"], "confirm", reason="same file")
     ws_links.record_link_decision(ws, "conviction", agreeing["c_rec"], agreeing["d_rec"], "split")
     ws_links.record_link_decision(ws, "person", person_key("CMS8"), "800", "confirm")
@@ -275,7 +275,7 @@ def test_decisions_survive_a_reimport_through_the_workspace(files, tmp_path):
     # renumbers the importer's own case and count numbers for that person.
     older = ("CMS1", "85M00001", "MARIA L ALVAREZ", "05/03/1970", "", "23152(a) VC", "M", "Convicted", "01/01/1985")
     _write_county(county, [older] + list(reversed(COUNTY)))
-    ws = Workspace.open(tmp_path / "w.clearrec", "passphrase-1")
+    ws = Workspace.open(tmp_path / "w.clearrec", "correct horse battery")
     decisions = ws_links.link_decisions(ws)
     assert len(decisions) == 3 and ws.verify_audit()[0]
     assert [e["details"]["decision"] for e in ws.audit_entries("link_decision")] == ["confirm", "split", "confirm"]

@@ -240,7 +240,7 @@ def test_decision_reasons_grounds_and_refusals(ws: Workspace) -> None:
     assert [h["decision"] for h in history] == ["reduce", "dismiss"]
     assert [h["effective"] for h in history] == [False, True]
     audit = ws.audit_entries("decision")[-1]["details"]
-    assert audit["conviction_id"] == "D" and audit["departs"] and audit["has_reason"]
+    assert audit["conviction"] == ws.ref("D") and "D" not in json.dumps(audit) and audit["departs"] and audit["has_reason"]
     assert "pending 1170.18 review" not in json.dumps(ws.audit_entries())
 
 
@@ -261,7 +261,7 @@ def test_undo_redo_is_recorded_and_audited(ws: Workspace, wpath: Path) -> None:
     undo_audit = ws.audit_entries("undo")
     assert [a["details"]["target_event_id"] for a in undo_audit] == [e3, e2]
     assert ws.audit_entries("redo")[0]["details"] == {
-        "event_id": ws.decision_history("A")[-1]["event_id"], "target_event_id": e2, "conviction_id": "A",
+        "event_id": ws.decision_history("A")[-1]["event_id"], "target_event_id": e2, "conviction": ws.ref("A"),
     }
     assert [h["kind"] for h in ws.decision_history("A")] == ["decision", "decision", "undo", "redo"]
     ws.close()
@@ -473,7 +473,10 @@ def test_audit_and_logs_carry_no_personal_data(ws: Workspace, caplog: pytest.Log
     for needle in (FAKE_NAME, "QUILLON", "Quillon", "1980-02-03"):
         assert needle not in trail
         assert needle not in caplog.text
-    assert "S1/C1/001" in trail
+    # Not even the conviction id (for county files it holds the CII and the case number): an
+    # opaque id keyed with the workspace's secret (issue 13.6).
+    assert "S1/C1/001" not in trail and "S1" not in json.dumps([e["details"] for e in ws.audit_entries()])
+    assert ws.ref("S1/C1/001") in trail and ws.conviction_refs()[ws.ref("S1/C1/001")] == "S1/C1/001"
 
 
 # ------------------------------------------------------------------ crash safety
