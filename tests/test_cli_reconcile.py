@@ -84,3 +84,38 @@ def test_same_file_twice_and_a_missing_mapping(demo_pair, tmp_path, capsys):
 def test_help_has_an_example():
     text = build_parser()._subparsers._group_actions[0].choices["reconcile"].format_help()
     assert "example:" in text and "clearrec reconcile doj.csv county.csv --mapping" in text
+
+
+def test_supplemental_packet_holds_only_county_only_convictions_with_their_basis(demo_pair, tmp_path, capsys):
+    """Issue 15: a supplemental motion (court-documents.md posture (b)) is for the convictions DOJ's
+    list missed; everything on DOJ's list is left out of it with that reason."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from clearrec_desktop.core.safety import resource_path
+
+    d = demo_pair
+    code, _, err = run(["reconcile", d / "doj.csv", d / "county.csv", "--mapping", d / "county.mapping.toml",
+                        "--county", "sacramento", "--as-of", "2025-01-01", "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    results = pl.read_csv(tmp_path / "o" / "results.csv", infer_schema=False)
+    county_only = results.filter((pl.col("provenance") == "county_only") & pl.col("outcome").is_in(["dismiss", "reduce"])
+                                 & (pl.col("court_case_number").fill_null("") != ""))
+    assert county_only.height > 0
+    code, out, err = run(["documents", tmp_path / "o", "--office", resource_path("demo/office.toml"),
+                          "--out", tmp_path / "docs", "--posture", "supplemental", "--include", "undecided",
+                          "--version", "sealed", "--include-juvenile", "--filing-date", "2026-12-01"], capsys)
+    assert code == 0, err
+    packets = [p for p in (tmp_path / "docs").rglob("*.pdf") if "motion" in p.name and "per-case" not in str(p)]
+    assert packets, sorted(p.name for p in (tmp_path / "docs").rglob("*"))
+    text = "\n".join(page.extract_text() or "" for p in packets for page in PdfReader(BytesIO(p.read_bytes())).pages)
+    assert "SUPPLEMENTAL" in text.upper()
+    on_list = results.filter(pl.col("provenance") != "county_only")["court_case_number"].drop_nulls().unique()
+    granted_cases = set(county_only["court_case_number"])
+    for case in on_list.to_list()[:200]:
+        if case not in granted_cases:  # a case number can hold a county-only count beside a listed one
+            assert case not in text, f"{case} is on DOJ's list but appears in the supplemental motion"
+    assert any(case in text for case in granted_cases)
+    # each row's basis is the one the screening recorded: statutory relief cites HS 11361.8
+    assert "11361.8" in text

@@ -87,6 +87,7 @@ LEFT_OUT = {  # left_out_kind -> what the cover report and the view call it
     "not_challenged": "ineligible proposal no attorney has challenged",
     "juvenile": "under 18 at the offense (juvenile matter)",
     "no_case_number": "no court case number on record",
+    "on_doj_list": "on DOJ's list (filed in the response to that list, not in a supplemental motion)",
     "basis_unknown": "legal basis not recorded by the screening",
     "unprintable": "name or case data the bundled fonts cannot print",
     "too_long": "too long to print on one page",
@@ -328,7 +329,8 @@ def _as_text_frame(results: pl.DataFrame, what: str) -> pl.DataFrame:
     missing = [c for c in RESULTS_COLUMNS if c not in results.columns]
     if missing:
         raise InputError(f"{what}: missing column(s) {', '.join(missing)}")
-    cols = list(RESULTS_COLUMNS) + ([BASIS_COLUMN] if BASIS_COLUMN in results.columns else [])
+    optional = (BASIS_COLUMN, "provenance")  # later screening versions; a reconciliation's lists
+    cols = list(RESULTS_COLUMNS) + [c for c in optional if c in results.columns]
     # Only the contract's columns travel on: nothing else (an SSN, say) can reach a document.
     return results.select(
         [pl.col(c).cast(pl.String).fill_null("").str.strip_chars().alias(c) for c in cols]
@@ -538,6 +540,13 @@ def select_for_filing(results: pl.DataFrame, decisions: pl.DataFrame | None = No
     relief_wanted = pl.col("_eff").is_in(["dismiss", "reduce"]) & (pl.col("filing_relief") != "")
     in_play = relief_wanted | (pl.col("_eff") == "challenge")
     undecided = (pl.lit(options.include == "decided") & ~pl.col("reviewed"))
+    # A supplemental motion is for convictions DOJ's list missed: after a reconciliation the
+    # results say which those are (provenance "county_only"); the others go in the response to
+    # DOJ's list.
+    if options.posture == "supplemental" and "provenance" in df.columns:
+        on_doj_list = pl.col("provenance").fill_null("").is_in(["both", "both_disagreeing", "doj_only"])
+    else:
+        on_doj_list = pl.lit(False)
     kind = (
         pl.when(~in_play & (pl.col("_eff") == "defer")).then(pl.lit("defer"))
         .when(~in_play & (pl.col("_eff") == "ineligible")).then(
@@ -546,6 +555,7 @@ def select_for_filing(results: pl.DataFrame, decisions: pl.DataFrame | None = No
         .when(~in_play & (pl.col("_eff") == "review")).then(pl.lit("review"))
         .when(~in_play).then(pl.lit("unresolved"))
         .when(undecided).then(pl.lit("undecided"))
+        .when(on_doj_list).then(pl.lit("on_doj_list"))
         .when(juvenile).then(pl.lit("juvenile"))
         .when(~_has_case_number()).then(pl.lit("no_case_number"))
         .when(relief_wanted & (pl.col("_basis") == "")).then(pl.lit("basis_unknown"))
@@ -602,6 +612,9 @@ def select_for_filing(results: pl.DataFrame, decisions: pl.DataFrame | None = No
         .then(pl.lit("Ineligible under the office's criteria, but no attorney has challenged it" + (
             "; under HS 11361.9 the Court grants relief on DOJ's list where the People do not challenge"
             if options.posture == "doj_list" else "")))
+        .when(pl.col("left_out_kind") == "on_doj_list")
+        .then(pl.lit("On the Department of Justice's HS 11361.9 list: it belongs in the response to that list, "
+                     "not in a supplemental motion for convictions the list missed"))
         .when(pl.col("left_out_kind") == "juvenile")
         .then(pl.concat_str([pl.lit("Under 18 at the offense (age "), pl.col("age_at_offence"),
                              pl.lit("): a juvenile matter (WIC 602; sealing by form JV-744), kept out of the adult filing")]))
