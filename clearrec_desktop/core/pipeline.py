@@ -49,8 +49,36 @@ def check_county(county: str, report: ImportReport) -> str:
     return key
 
 
+# The chosen county is "probably wrong" when it holds under this share of the file's convictions
+# while one other county holds at least MAJORITY_SHARE of them (a county's own extract is mostly
+# its own county; a statewide or neighbouring file is not, and then no county holds a majority).
+SMALL_SHARE = 0.2
+MAJORITY_SHARE = 0.5
+
+
+def county_mismatch(county: str, report: ImportReport) -> str | None:
+    """A plain warning when ``county`` holds a small share of the file's convictions and another
+    county holds most of them (the workspace's county left at the wrong value, say), else None.
+    Counts are convictions of any offense, as the import report counts them."""
+    key = normalise_county(county or "")
+    counts = {c: int(n) for c, n in report.counties.items() if c}
+    if key.endswith(" COUNTY") and key not in counts:
+        key = key[: -len(" COUNTY")]
+    total = sum(counts.values())
+    if not key or total == 0:
+        return None
+    top, top_n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    mine = counts.get(key, 0)
+    if top == key or mine >= SMALL_SHARE * total or top_n < MAJORITY_SHARE * total:
+        return None
+    return (f"{key} holds {mine:,} of the file's {total:,} convictions ({mine / total:.0%}), while {top} "
+            f"holds {top_n:,} ({top_n / total:.0%}). Check the county: a run screens only the county chosen.")
+
+
 def import_only(files, *, mapping=None, progress=_noop, cancel=None):
-    return importer.import_files(files, mapping=mapping, cancel=cancel, progress=progress)
+    rows, report = importer.import_files(files, mapping=mapping, cancel=cancel, progress=progress)
+    log.info("imported %d rows from %d file(s), %d lines rejected", rows.height, len(report.files), len(report.rejected))
+    return rows, report
 
 
 def screen_rows(rows: pl.DataFrame, report: ImportReport, *, county: str, as_of: date,
@@ -73,11 +101,9 @@ def run_screen(files, *, county: str, as_of: date, profile: profiles.Profile | N
                progress=_noop, cancel=None) -> ScreenRun:
     profile = profile or profiles.load_profile()
     progress(0.0, "Importing")
-    rows, report = importer.import_files(files, mapping=mapping, cancel=cancel,
-                                         progress=lambda f, m: progress(f * 0.55, m))
+    rows, report = import_only(files, mapping=mapping, cancel=cancel, progress=lambda f, m: progress(f * 0.55, m))
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-    log.info("imported %d rows from %d file(s), %d lines rejected", rows.height, len(report.files), len(report.rejected))
     return screen_rows(rows, report, county=county, as_of=as_of, profile=profile, progress=progress, cancel=cancel)
 
 
