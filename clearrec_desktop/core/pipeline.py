@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -112,3 +112,71 @@ def write_outputs(run: ScreenRun, out_dir: Path) -> dict[str, Path]:
     from .outputs.run_folder import write_run_folder
 
     return write_run_folder(run.results, run.report, run.summary, out_dir)
+
+
+# -- what a doubtful conviction date would decide (the review's explanation) -------------------
+
+PROP64_DATE = date(2016, 11, 9)  # Proposition 64 in force
+
+
+def _fmt_date(d: date) -> str:
+    return f"{d.month}/{d.day}/{d.year}"
+
+
+def date_alternatives(rows: pl.DataFrame, result: dict, *, profile: profiles.Profile, county: str,
+                      as_of: date) -> list[tuple[str, str]]:
+    """For a conviction whose date is unknown or partial: [(what the date might be, the outcome
+    the profile would then propose)], worked out by screening the person's record again with a
+    full date put in. The dates tried are the ends of what the record allows (the year of a
+    partial date; from the arrest cycle to the evaluation date for an unknown one) and either
+    side of 11/9/2016; neighbouring dates with the same outcome are said together. Empty when
+    the date is known or nothing can be tried."""
+    if result.get("conviction_date_quality") in (None, "full"):
+        return []
+    this = ((pl.col("subject_id") == result["subject_id"]) & (pl.col("count_key") == result["count_key"])
+            & pl.col("court_case_number").eq_missing(result.get("court_case_number")))
+    person = rows.filter(pl.col("subject_id") == result["subject_id"])
+    mine = person.filter(this)
+    if mine.height == 0:
+        return []
+    year = next((y for y in mine.get_column("conviction_year").to_list() if y), None)
+    if year:
+        low, high = date(int(year), 1, 1), min(date(int(year), 12, 31), as_of)
+    else:
+        cycle = result.get("cycle_date") or next((d for d in mine.get_column("cycle_date").to_list() if d), None)
+        low, high = (cycle or date(1900, 1, 1)), as_of
+    if low > high:
+        return []
+    samples = sorted({d for d in (low, PROP64_DATE - timedelta(days=1), PROP64_DATE, high) if low <= d <= high})
+    outcomes = []
+    for d in samples:
+        trial = person.with_columns(
+            pl.when(this).then(pl.lit(d)).otherwise(pl.col("conviction_date")).alias("conviction_date"),
+            pl.when(this).then(pl.lit("full")).otherwise(pl.col("conviction_date_quality")).alias("conviction_date_quality"),
+            pl.when(this).then(pl.lit(d.year)).otherwise(pl.col("conviction_year")).alias("conviction_year"),
+            *[pl.when(this).then(pl.lit(False)).otherwise(pl.col(c)).alias(c)
+              for c in ("q_date_partial", "q_date_unknown") if c in person.columns])
+        res = screening.screen(trial, county=normalise_county(county), as_of=as_of, profile=profile)
+        hit = res.filter((pl.col("count_key") == result["count_key"])
+                         & pl.col("court_case_number").eq_missing(result.get("court_case_number")))
+        if hit.height:
+            outcomes.append((d, hit.item(0, "outcome")))
+    # say neighbouring dates with the same outcome together
+    spans: list[list] = []
+    for d, outcome in outcomes:
+        if spans and spans[-1][2] == outcome:
+            spans[-1][1] = d
+        else:
+            spans.append([d, d, outcome])
+    out = []
+    for first, last, outcome in spans:
+        if first == last:
+            when = f"on {_fmt_date(first)}"
+        elif last == PROP64_DATE - timedelta(days=1):
+            when = f"before {_fmt_date(PROP64_DATE)} ({_fmt_date(first)} to {_fmt_date(last)})"
+        elif first == PROP64_DATE:
+            when = f"on or after {_fmt_date(PROP64_DATE)} ({_fmt_date(first)} to {_fmt_date(last)})"
+        else:
+            when = f"between {_fmt_date(first)} and {_fmt_date(last)}"
+        out.append((when, outcome))
+    return out
