@@ -45,8 +45,13 @@ def cmd_screen(a) -> int:
         if a.verbose:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
-    run = pipeline.run_screen(a.files, county=a.county, as_of=a.as_of, profile=profile, mapping=mapping, progress=progress,
-                              keep_rows=False)
+    rows, report, facts = pipeline.read_for_screening(a.files, mapping=mapping, keep_rows=False,
+                                                      progress=lambda f, m: progress(f * 0.55, m))
+    mismatch = pipeline.county_mismatch(a.county, report)
+    if mismatch:  # said before screening, so a wrong --county is noticed at once
+        print(f"clearrec: warning: {mismatch}", file=sys.stderr)
+    run = pipeline.screen_rows(rows, report, county=a.county, as_of=a.as_of, profile=profile, progress=progress,
+                               facts=facts, once=True)
     out = Path(a.out)
     pipeline.write_outputs(run, out)
     s = run.summary

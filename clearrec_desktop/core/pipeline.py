@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -59,6 +59,32 @@ def check_county(county: str, report: ImportReport) -> str:
     return key
 
 
+# The chosen county is "probably wrong" when it holds under this share of the file's convictions
+# while one other county holds at least MAJORITY_SHARE of them (a county's own extract is mostly
+# its own county; a statewide or neighbouring file is not, and then no county holds a majority).
+SMALL_SHARE = 0.2
+MAJORITY_SHARE = 0.5
+
+
+def county_mismatch(county: str, report: ImportReport) -> str | None:
+    """A plain warning when ``county`` holds a small share of the file's convictions and another
+    county holds most of them (the workspace's county left at the wrong value, say), else None.
+    Counts are convictions of any offense, as the import report counts them."""
+    key = normalise_county(county or "")
+    counts = {c: int(n) for c, n in report.counties.items() if c}
+    if key.endswith(" COUNTY") and key not in counts:
+        key = key[: -len(" COUNTY")]
+    total = sum(counts.values())
+    if not key or total == 0 or key not in counts:  # absent altogether: check_county says so
+        return None
+    top, top_n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    mine = counts.get(key, 0)
+    if top == key or mine >= SMALL_SHARE * total or top_n < MAJORITY_SHARE * total:
+        return None
+    return (f"{key} holds {mine:,} of the file's {total:,} convictions ({mine / total:.0%}), while {top} "
+            f"holds {top_n:,} ({top_n / total:.0%}). Check the county: a run screens only the county chosen.")
+
+
 def import_only(files, *, mapping=None, progress=_noop, cancel=None):
     """Import into one frame of rows (small files and tests; see ``read_for_screening``)."""
     return importer.import_files(files, mapping=mapping, cancel=cancel, progress=progress)
@@ -75,6 +101,8 @@ def read_for_screening(files, *, mapping=None, progress=_noop, cancel=None,
         raise Cancelled()
     facts = builder.finish(imported.duplicate_subjects, imported.duplicate_people)
     imported.report.counties = dict(facts.counties)  # counted once, on the conviction counts
+    log.info("imported %d rows from %d file(s), %d lines rejected", imported.report.rows,
+             len(imported.report.files), len(imported.report.rejected))
     return imported.rows, imported.report, facts
 
 
@@ -121,7 +149,6 @@ def run_screen(files, *, county: str, as_of: date, profile: profiles.Profile | N
     progress(0.0, "Importing")
     rows, report, facts = read_for_screening(files, mapping=mapping, cancel=cancel, keep_rows=keep_rows,
                                              progress=lambda f, m: progress(f * 0.55, m))
-    log.info("imported %d rows from %d file(s), %d lines rejected", report.rows, len(report.files), len(report.rejected))
     return screen_rows(rows, report, county=county, as_of=as_of, profile=profile, progress=progress, cancel=cancel,
                        facts=facts, once=not keep_rows)
 
@@ -131,3 +158,71 @@ def write_outputs(run: ScreenRun, out_dir: Path) -> dict[str, Path]:
     from .outputs.run_folder import write_run_folder
 
     return write_run_folder(run.results, run.report, run.summary, out_dir)
+
+
+# -- what a doubtful conviction date would decide (the review's explanation) -------------------
+
+PROP64_DATE = date(2016, 11, 9)  # Proposition 64 in force
+
+
+def _fmt_date(d: date) -> str:
+    return f"{d.month}/{d.day}/{d.year}"
+
+
+def date_alternatives(rows: pl.DataFrame, result: dict, *, profile: profiles.Profile, county: str,
+                      as_of: date) -> list[tuple[str, str]]:
+    """For a conviction whose date is unknown or partial: [(what the date might be, the outcome
+    the profile would then propose)], worked out by screening the person's record again with a
+    full date put in. The dates tried are the ends of what the record allows (the year of a
+    partial date; from the arrest cycle to the evaluation date for an unknown one) and either
+    side of 11/9/2016; neighbouring dates with the same outcome are said together. Empty when
+    the date is known or nothing can be tried."""
+    if result.get("conviction_date_quality") in (None, "full"):
+        return []
+    this = ((pl.col("subject_id") == result["subject_id"]) & (pl.col("count_key") == result["count_key"])
+            & pl.col("court_case_number").eq_missing(result.get("court_case_number")))
+    person = rows.filter(pl.col("subject_id") == result["subject_id"])
+    mine = person.filter(this)
+    if mine.height == 0:
+        return []
+    year = next((y for y in mine.get_column("conviction_year").to_list() if y), None)
+    if year:
+        low, high = date(int(year), 1, 1), min(date(int(year), 12, 31), as_of)
+    else:
+        cycle = result.get("cycle_date") or next((d for d in mine.get_column("cycle_date").to_list() if d), None)
+        low, high = (cycle or date(1900, 1, 1)), as_of
+    if low > high:
+        return []
+    samples = sorted({d for d in (low, PROP64_DATE - timedelta(days=1), PROP64_DATE, high) if low <= d <= high})
+    outcomes = []
+    for d in samples:
+        trial = person.with_columns(
+            pl.when(this).then(pl.lit(d)).otherwise(pl.col("conviction_date")).alias("conviction_date"),
+            pl.when(this).then(pl.lit("full")).otherwise(pl.col("conviction_date_quality")).alias("conviction_date_quality"),
+            pl.when(this).then(pl.lit(d.year)).otherwise(pl.col("conviction_year")).alias("conviction_year"),
+            *[pl.when(this).then(pl.lit(False)).otherwise(pl.col(c)).alias(c)
+              for c in ("q_date_partial", "q_date_unknown") if c in person.columns])
+        res = screening.screen(trial, county=normalise_county(county), as_of=as_of, profile=profile)
+        hit = res.filter((pl.col("count_key") == result["count_key"])
+                         & pl.col("court_case_number").eq_missing(result.get("court_case_number")))
+        if hit.height:
+            outcomes.append((d, hit.item(0, "outcome")))
+    # say neighbouring dates with the same outcome together
+    spans: list[list] = []
+    for d, outcome in outcomes:
+        if spans and spans[-1][2] == outcome:
+            spans[-1][1] = d
+        else:
+            spans.append([d, d, outcome])
+    out = []
+    for first, last, outcome in spans:
+        if first == last:
+            when = f"on {_fmt_date(first)}"
+        elif last == PROP64_DATE - timedelta(days=1):
+            when = f"before {_fmt_date(PROP64_DATE)} ({_fmt_date(first)} to {_fmt_date(last)})"
+        elif first == PROP64_DATE:
+            when = f"on or after {_fmt_date(PROP64_DATE)} ({_fmt_date(first)} to {_fmt_date(last)})"
+        else:
+            when = f"between {_fmt_date(first)} and {_fmt_date(last)}"
+        out.append((when, outcome))
+    return out

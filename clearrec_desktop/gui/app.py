@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = make_application()
     install_excepthook()
-    from .main_window import MainWindow
+    from .main_window import MainWindow, cleanup_stale_demos
 
+    cleanup_stale_demos()  # demo workspaces of an app that was killed (a normal close deletes its own)
     window = MainWindow()
     window.show()
     if args.demo:

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import polars as pl
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -90,9 +90,16 @@ class ErrorDialog(QDialog):
 
 
 class NewWorkspaceDialog(QDialog):
-    """Where to keep the new workspace, its passphrase (twice) and the office's county."""
+    """Where to keep the new workspace, its passphrase (twice) and the office's county.
 
-    def __init__(self, parent: QWidget | None, counties: Sequence[str], start_dir: str = ""):
+    The county is a required choice: no county is preselected, so an office that does not look
+    never gets another county's workspace. The passphrase rule is shown from the start, and an
+    error disappears as soon as what it named is fixed."""
+
+    CHOOSE = "Choose your county…"
+
+    def __init__(self, parent: QWidget | None, counties: Sequence[str], start_dir: str = "",
+                 proposed_county: str = ""):
         super().__init__(parent)
         self.setWindowTitle("New workspace")
         self._start_dir = start_dir
@@ -106,10 +113,13 @@ class NewWorkspaceDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
-        form.addRow("&File:", row)
+        file_label = QLabel("&File:")
+        file_label.setBuddy(self.path_edit)  # a row holding a layout gets no buddy by itself
+        form.addRow(file_label, row)
         self.pass1 = QLineEdit()
         self.pass1.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass1.setAccessibleName("Passphrase")
+        self.pass1.setPlaceholderText(f"at least {MIN_PASSPHRASE} characters")
         self.pass2 = QLineEdit()
         self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass2.setAccessibleName("Repeat passphrase")
@@ -120,10 +130,19 @@ class NewWorkspaceDialog(QDialog):
         self.pass1.textChanged.connect(self._show_strength)
         form.addRow("&Repeat passphrase:", self.pass2)
         self.county = QComboBox()
-        self.county.setEditable(True)
+        # not editable: typing a letter selects the first county starting with it (typing
+        # quickly selects by prefix) instead of appending to the name shown
+        self.county.setEditable(False)
         self.county.addItems(list(counties))
+        self.county.setPlaceholderText(self.CHOOSE)
+        self.county.setCurrentIndex(self.county.findText(proposed_county.upper()) if proposed_county else -1)
         self.county.setAccessibleName("County")
+        self.county.setMaxVisibleItems(20)
         form.addRow("&County:", self.county)
+        county_hint = QLabel("The county whose convictions this office screens. Every run screens this "
+                             "county unless you choose another when importing.")
+        county_hint.setWordWrap(True)
+        form.addRow("", county_hint)
         hint = QLabel("The workspace is encrypted with this passphrase. It cannot be recovered if "
                       "it is lost: keep it where your office keeps its other passwords. Four or more "
                       "unrelated words make a strong one.")
@@ -131,7 +150,7 @@ class NewWorkspaceDialog(QDialog):
         self.error = _error_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Create")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Cr&eate")
         self.buttons.accepted.connect(self._check)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -143,6 +162,10 @@ class NewWorkspaceDialog(QDialog):
         QWidget.setTabOrder(browse, self.pass1)
         QWidget.setTabOrder(self.pass1, self.pass2)
         QWidget.setTabOrder(self.pass2, self.county)
+        for edit in (self.path_edit, self.pass1, self.pass2):
+            edit.textChanged.connect(self._recheck)
+        self.county.currentIndexChanged.connect(self._recheck)
+        self.setMinimumWidth(520)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "New workspace", self._start_dir, WORKSPACE_FILTER)
@@ -162,8 +185,8 @@ class NewWorkspaceDialog(QDialog):
             return weak[0].upper() + weak[1:] + "."
         if self.pass1.text() != self.pass2.text():
             return "The two passphrases differ; type the same passphrase twice."
-        if not self.county.currentText().strip():
-            return "Choose the county."
+        if self.county.currentIndex() < 0 or not self.county.currentText().strip():
+            return "Choose the county: the workspace screens that county's convictions."
         return ""
 
     def _context(self) -> tuple[str, ...]:
@@ -176,6 +199,11 @@ class NewWorkspaceDialog(QDialog):
         score = Session.passphrase_strength(text, self._context())
         words = ["very weak", "weak", "fair", "strong", "very strong"]
         self.strength.setText(words[max(0, min(score, 4))] + ("" if score >= 3 else " (not accepted)"))
+
+    def _recheck(self) -> None:
+        """Once an error is shown, keep it current: it goes away as soon as it is fixed."""
+        if self.error.isVisible() or self.error.text():
+            _show_error(self.error, self.problem())
 
     def _check(self) -> None:
         problem = self.problem()
@@ -307,11 +335,22 @@ class MappingDialog(QDialog):
             self.accept()
 
 
+def submit_with_ctrl_enter(dialog: QDialog, slot) -> None:
+    """Ctrl+Enter (either Enter key) submits ``dialog`` from anywhere in it, text boxes included."""
+    for keys in ("Ctrl+Return", "Ctrl+Enter"):
+        shortcut = QShortcut(QKeySequence(keys), dialog)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
+
+
 class DecisionDialog(QDialog):
-    """Reason (required when departing from the proposal), challenge ground and notes."""
+    """What a decision needs beyond the key press: the reason when it departs from the proposal
+    (asked in words that fit the decision), the ground of a challenge, and notes.
+
+    Mnemonics: Record (R), Reason (S), Notes (N), grounds E and P; Ctrl+Enter records."""
 
     def __init__(self, parent: QWidget | None, *, title: str, summary: str, reason_required: bool,
-                 grounds: Sequence[tuple[str, str]] = (), notes: str = ""):
+                 grounds: Sequence[tuple[str, str]] = (), notes: str = "", reason_prompt: str = ""):
         super().__init__(parent)
         self.setWindowTitle(title)
         self._reason_required = reason_required
@@ -321,6 +360,8 @@ class DecisionDialog(QDialog):
         layout.addWidget(head)
         self.ground_group = QButtonGroup(self)
         self.grounds: dict[str, QRadioButton] = {}
+        if grounds:
+            layout.addWidget(QLabel("Ground of the challenge:"))
         for i, (ground_id, label) in enumerate(grounds):
             button = QRadioButton(label)
             button.setAccessibleName(f"Ground: {label.replace('&', '')}")
@@ -329,16 +370,16 @@ class DecisionDialog(QDialog):
             layout.addWidget(button)
             if i == 0:
                 button.setChecked(True)
-        reason_label = QLabel("&Reason" + (" (required: this departs from the proposal):"
-                                           if reason_required else " (optional):"))
+        prompt = reason_prompt or ("Rea&son (required):" if reason_required else "Rea&son (optional):")
+        self.reason_label = QLabel(prompt)
         self.reason = QPlainTextEdit()
         self.reason.setTabChangesFocus(True)
         self.reason.setAccessibleName("Reason")
         self.reason.setFixedHeight(70)
-        reason_label.setBuddy(self.reason)
-        layout.addWidget(reason_label)
+        self.reason_label.setBuddy(self.reason)
+        layout.addWidget(self.reason_label)
         layout.addWidget(self.reason)
-        notes_label = QLabel("&Notes:")
+        notes_label = QLabel("&Notes for the office (optional, not filed):")
         self.notes = QPlainTextEdit(notes)
         self.notes.setTabChangesFocus(True)
         self.notes.setAccessibleName("Notes")
@@ -348,17 +389,21 @@ class DecisionDialog(QDialog):
         layout.addWidget(self.notes)
         self.error = _error_label()
         layout.addWidget(self.error)
+        hint = QLabel("Ctrl+Enter records · Esc cancels")
+        hint.setAccessibleName("Keys")
+        layout.addWidget(hint)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Record")
         self.buttons.accepted.connect(self._check)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        submit_with_ctrl_enter(self, self._check)
         self.reason.setFocus()
 
     def _check(self) -> None:
         if self._reason_required and not self.reason.toPlainText().strip():
-            _show_error(self.error, "Give the reason for departing from the proposal.")
+            _show_error(self.error, "Give the reason: it is recorded with the decision.")
             self.reason.setFocus()
             return
         self.accept()
@@ -366,6 +411,74 @@ class DecisionDialog(QDialog):
     def values(self) -> tuple[str, str | None, str]:
         ground = next((g for g, b in self.grounds.items() if b.isChecked()), None)
         return self.reason.toPlainText().strip(), ground, self.notes.toPlainText().strip()
+
+
+class NoteDialog(QDialog):
+    """A note on a case (Ctrl+Enter saves, as in the decision dialogs)."""
+
+    def __init__(self, parent: QWidget | None, case: str):
+        super().__init__(parent)
+        self.setWindowTitle(f"Note on {case}")
+        layout = QVBoxLayout(self)
+        label = QLabel("&Note (kept in the workspace with your name and the time):")
+        self.text = QPlainTextEdit()
+        self.text.setTabChangesFocus(True)
+        self.text.setAccessibleName("Note")
+        label.setBuddy(self.text)
+        layout.addWidget(label)
+        layout.addWidget(self.text)
+        layout.addWidget(QLabel("Ctrl+Enter saves · Esc cancels"))
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Save note")
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        submit_with_ctrl_enter(self, self._check)
+        self.text.setFocus()
+
+    def _check(self) -> None:
+        if self.text.toPlainText().strip():
+            self.accept()
+
+    def value(self) -> str:
+        return self.text.toPlainText().strip()
+
+
+class BulkDecisionDialog(QDialog):
+    """Confirm one decision on many cases: how many, chosen how, and that one undo takes it back."""
+
+    def __init__(self, parent: QWidget | None, *, count: int, selection: str, decision_text: str,
+                 breakdown: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle(f"{decision_text} for {count:,} cases")
+        layout = QVBoxLayout(self)
+        text = QLabel(f"<p><b>{decision_text}</b> for <b>{count:,}</b> "
+                      f"{'case' if count == 1 else 'cases'}: {_html(selection)}.</p>"
+                      + (f"<p>{_html(breakdown)}</p>" if breakdown else "")
+                      + "<p>Each case gets its own entry in the decision history and the audit trail, and one "
+                        "entry lists them all. Edit &gt; Undo takes the whole step back.</p>")
+        text.setWordWrap(True)
+        text.setAccessibleName("What will be recorded")
+        layout.addWidget(text)
+        notes_label = QLabel("&Notes recorded with each case (optional):")
+        self.notes = QPlainTextEdit()
+        self.notes.setTabChangesFocus(True)
+        self.notes.setAccessibleName("Notes")
+        self.notes.setFixedHeight(60)
+        notes_label.setBuddy(self.notes)
+        layout.addWidget(notes_label)
+        layout.addWidget(self.notes)
+        layout.addWidget(QLabel("Ctrl+Enter records · Esc cancels"))
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(f"&Record for {count:,}")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        submit_with_ctrl_enter(self, self.accept)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setFocus()
+        self.setMinimumWidth(480)
 
 
 class SettingsDialog(QDialog):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -26,7 +29,7 @@ from ..core import pipeline
 from ..core.errors import InputError
 from ..core.safety import resource_path
 from ..core.screen import profiles
-from ..core.workspace.schema import WrongPassphrase
+from ..core.workspace.schema import WorkspaceBusy, WrongPassphrase
 from .dialogs import (
     WORKSPACE_FILTER,
     ErrorDialog,
@@ -34,6 +37,7 @@ from .dialogs import (
     PassphraseDialog,
     SettingsDialog,
 )
+from . import guide
 from .export_actions import ExportActions
 from .session import DEMO_AS_OF, DEMO_PASSPHRASE, Session
 from .views.activity import ActivityView
@@ -43,12 +47,67 @@ from .views.overview import OverviewView
 from .views.policy import PolicyView
 from .views.reports import ReportsView
 from .views.review import ReviewView
+from .welcome import WelcomePage
 from .widgets.common import task_failed
 from .workers import Task
 
 MAX_RECENT = 8
 DEMO_EXTRACT = "demo/demo-extract.csv"
 DEMO_OFFICE = "demo/office.toml"
+DEMO_PREFIX = "clearrec-demo-"
+DEMO_FILE = "demo.clearrec"
+
+# The guide's section for each view (its empty state links there; a test checks they exist).
+VIEW_SECTIONS = {
+    "import": "import-read-the-extract",
+    "overview": "overview-what-the-run-found",
+    "review": "review-decide-each-case",
+    "policy": "policy-the-rules-and-what-if",
+    "documents": "documents-build-print-and-record-filings",
+    "reports": "reports-the-impact-report",
+    "activity": "activity-the-audit-trail",
+}
+EMPTY_TEXT = {
+    "import": "Drop the DOJ extract or your county's case export here, or press Choose file.",
+    "overview": "Nothing screened yet: import an extract first.",
+    "review": "Nothing to review yet: import and screen an extract first.",
+    "policy": "The policy profiles are listed below; comparing them needs a screened extract.",
+    "documents": "Court documents are built from a screened extract: import one first.",
+    "reports": "The impact report needs a screened extract: import one first.",
+    "activity": "",
+}
+
+
+def cleanup_stale_demos(folder: Path | None = None, *, min_age: float = 60.0) -> list[Path]:
+    """Delete the temporary demo workspaces a killed app left behind (a normal close deletes
+    its own). A demo still open in another window holds its workspace's lock and is kept; a
+    folder without a workspace is only removed once older than ``min_age`` seconds (it may be
+    a demo that is being created right now). Returns the folders removed."""
+    from ..core.workspace.store import Workspace
+
+    folder = Path(folder or tempfile.gettempdir())
+    removed = []
+    try:
+        candidates = [d for d in folder.glob(DEMO_PREFIX + "*") if d.is_dir()]
+    except OSError:
+        return removed
+    for d in candidates:
+        ws_file = d / DEMO_FILE
+        try:
+            if ws_file.exists():
+                try:
+                    Workspace.open(ws_file, DEMO_PASSPHRASE).close()
+                except WorkspaceBusy:
+                    continue  # another window's demo
+                except InputError:
+                    pass      # not a demo we can read (damaged): it is still ours to delete
+            elif time.time() - d.stat().st_mtime < min_age:
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except OSError:
+            continue
+    return removed
 
 
 def demo_extract_path() -> Path:
@@ -75,11 +134,34 @@ class MainWindow(QMainWindow):
         self.sidebar.setMaximumWidth(140)
         self.sidebar.setSpacing(2)
         self.stack = QStackedWidget()
-        central = QWidget()
-        row = QHBoxLayout(central)
+        main_page = QWidget()
+        row = QHBoxLayout(main_page)
         row.addWidget(self.sidebar)
-        row.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        # a view with nothing to show yet says so and links to its part of the user guide
+        self.empty_banner = QLabel()
+        self.empty_banner.setObjectName("emptyBanner")
+        self.empty_banner.setWordWrap(True)
+        self.empty_banner.setAccessibleName("What to do first")
+        self.empty_banner.setStyleSheet("#emptyBanner { border: 1px solid palette(mid); border-radius: 4px; "
+                                        "padding: 6px; }")
+        self.empty_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.empty_banner.linkActivated.connect(lambda link: self.show_guide(link.lstrip("#")))
+        column.addWidget(self.empty_banner)
+        column.addWidget(self.stack, 1)
+        row.addLayout(column, 1)
+        self.welcome = WelcomePage()
+        self.welcome.new_requested.connect(self.new_workspace)
+        self.welcome.open_requested.connect(lambda: self.open_workspace())
+        self.welcome.recent_requested.connect(lambda p: self.open_workspace(Path(p)) if p else None)
+        self.welcome.demo_requested.connect(self.open_demo)
+        self.welcome.guide_requested.connect(self.show_guide)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(main_page)
+        self.main_page = main_page
+        self.setCentralWidget(self.pages)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.currentRowChanged.connect(self._on_view_changed)
 
@@ -118,10 +200,14 @@ class MainWindow(QMainWindow):
         s.decisions_changed.connect(lambda _ids: self._update_state())
         s.runner.busy_changed.connect(lambda _b: self._update_state())
         s.run_changed.connect(self._after_run)
+        s.pending_changed.connect(self._update_state)
+        self.view_changed.connect(lambda _k: self._update_empty_banner())
         self.resize(1280, 820)
         self.restore_layout()
         self.show_view("import")
         self._update_state()
+        if not self.session.is_open:
+            self.welcome.focus_first()
 
     # -- views ---------------------------------------------------------------------------------------
 
@@ -228,7 +314,14 @@ class MainWindow(QMainWindow):
         self.case_menu = bar.addMenu("&Case")
 
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents))
+        self.guide_action = self._action("User &Guide", lambda: self.show_guide(None),
+                                         QKeySequence.StandardKey.HelpContents)
+        if self.guide_action.shortcut().isEmpty():
+            self.guide_action.setShortcut(QKeySequence("F1"))
+        help_menu.addAction(self.guide_action)
+        help_menu.addAction(self._action("Guide to &This View", lambda: self.show_guide(
+            VIEW_SECTIONS.get(self.current_view())), "Shift+F1"))
+        help_menu.addAction(self._action("&Keyboard Shortcuts", self.show_shortcuts))
         about = self._action("&About ClearRec Desktop", self.about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
         help_menu.addAction(about)
@@ -264,13 +357,24 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(not busy)
         if s.is_open:
             name = s.workspace.path.name
-            self.setWindowTitle(f"{name} — ClearRec Desktop" + (" (demo)" if s.demo else ""))
+            # Qt adds the application's name to the title bar itself (Windows, Linux)
+            self.setWindowTitle("Demo workspace (temporary)" if s.demo else name)
             who = s.reviewer()
             extra = f" · temporary demo workspace, passphrase “{DEMO_PASSPHRASE}”" if s.demo else ""
             self.status_workspace.setText(f"Workspace {name} · reviewer {who}{extra}")
         else:
-            self.setWindowTitle("ClearRec Desktop")
+            self.setWindowTitle("")
             self.status_workspace.setText("No workspace open")
+        showing_welcome = self.pages.currentWidget() is self.welcome
+        if s.is_open and showing_welcome:
+            self.pages.setCurrentWidget(self.main_page)
+        elif not s.is_open and not busy and not showing_welcome:
+            self.welcome.set_recent(self.recent_workspaces())
+            self.pages.setCurrentWidget(self.welcome)
+            self.welcome.focus_first()
+        elif not s.is_open and showing_welcome:
+            self.welcome.set_recent(self.recent_workspaces())
+        self._update_empty_banner()
         run = s.run
         if busy:
             self.status_run.setText(f"{s.runner.current.title}…")
@@ -279,6 +383,26 @@ class MainWindow(QMainWindow):
                                     f"run {run.run_id}")
         else:
             self.status_run.setText("")
+
+    def _update_empty_banner(self) -> None:
+        s = self.session
+        key = self.current_view() if self._views else "import"
+        empty = s.is_open and s.run is None and not (key == "import" and s.pending is not None)
+        text = EMPTY_TEXT.get(key, "")
+        if empty and text and key in VIEW_SECTIONS:
+            title = self._view_actions[key].text() if key in self._view_actions else key
+            self.empty_banner.setText(f"{text} <a href='#{VIEW_SECTIONS[key]}'>How the {title} view works</a> "
+                                      "(user guide).")
+            self.empty_banner.show()
+        else:
+            self.empty_banner.hide()
+
+    def show_guide(self, anchor: str | None = None) -> guide.GuideWindow:
+        """Help > User Guide (F1), opened at ``anchor`` when given."""
+        if getattr(self, "guide_window", None) is None:
+            self.guide_window = guide.GuideWindow(self)
+        self.guide_window.show_section(anchor)
+        return self.guide_window
 
     def _after_run(self) -> None:
         if self.session.run is not None and self.current_view() == "import" and self.session.pending is None:
@@ -469,8 +593,8 @@ class MainWindow(QMainWindow):
         """A temporary workspace screened from the bundled demo extract (statutory, fixed date)."""
         self.session.close_workspace()
         self._drop_demo()
-        self._demo_dir = tempfile.TemporaryDirectory(prefix="clearrec-demo-")
-        path = Path(self._demo_dir.name) / "demo.clearrec"
+        self._demo_dir = tempfile.TemporaryDirectory(prefix=DEMO_PREFIX)
+        path = Path(self._demo_dir.name) / DEMO_FILE
         self.session.create_workspace(path, DEMO_PASSPHRASE, "")
         self.session.demo = True
         office = resource_path(DEMO_OFFICE)
@@ -530,7 +654,9 @@ class MainWindow(QMainWindow):
             return
         if event is not None:
             self.review_view.show_conviction(event["conviction_id"])
-            self.statusBar().showMessage(f"Decision undone ({self._case_of(event['conviction_id'])})", 6000)
+            n = event.get("batch_size", 1)
+            what = f"{n:,} decisions recorded together" if n > 1 else self._case_of(event["conviction_id"])
+            self.statusBar().showMessage(f"Decision undone ({what})", 6000)
 
     def redo(self) -> None:
         try:
@@ -540,7 +666,9 @@ class MainWindow(QMainWindow):
             return
         if event is not None:
             self.review_view.show_conviction(event["conviction_id"])
-            self.statusBar().showMessage(f"Decision redone ({self._case_of(event['conviction_id'])})", 6000)
+            n = event.get("batch_size", 1)
+            what = f"{n:,} decisions recorded together" if n > 1 else self._case_of(event["conviction_id"])
+            self.statusBar().showMessage(f"Decision redone ({what})", 6000)
 
     def _case_of(self, conviction_id: str) -> str:
         run = self.session.run

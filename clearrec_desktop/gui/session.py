@@ -169,6 +169,61 @@ def _screen_and_store(progress, cancel, ws: Workspace, pending: PendingImport, c
     return state
 
 
+def _add_and_store(progress, cancel, ws: Workspace, pending: PendingImport, held: RunState, county: str,
+                   as_of: date, profile: profiles.Profile) -> RunState:
+    """Screen the pending file together with what the current run holds (one run over both);
+    the new file is stored as an import of its own beside the ones the run already used."""
+    rows = _joined_rows(held.rows, pending.rows)
+    acc, builder = ingest_report.ReportAccumulator(count_convictions=False), screening.new_facts()
+    for n, group in enumerate(rows.groups()):  # one group decoded at a time
+        if cancel.is_set():
+            raise Cancelled()
+        progress(0.4 * n / max(1, rows.n_groups), "Gathering both imports")
+        acc.add(group)
+        builder.add(group)
+    dup_subjects, dup_people = acc.duplicates()
+    facts = builder.finish(dup_subjects, dup_people)
+    report = acc.report([*held.report.files, *pending.report.files], dict(facts.counties))
+    run = pipeline.screen_rows(rows, report, county=county, as_of=as_of, profile=profile, facts=facts,
+                               progress=lambda f, m: progress(0.4 + f * 0.5, m), cancel=cancel)
+    if cancel.is_set():
+        raise Cancelled()
+    progress(0.92, "Saving to the workspace")
+    new_ids = _store_import(ws, pending)
+    state = _store_run(ws, run, [*held.import_ids, *new_ids])
+    progress(1.0, "Saved")
+    return state
+
+
+def _joined_rows(*parts: RowStore | pl.DataFrame | None) -> RowStore:
+    """The row groups of several imports as one store (groups are shared, not copied)."""
+    out = RowStore()
+    for part in parts:
+        if part is None:
+            continue
+        if isinstance(part, RowStore):
+            out.extend(part)
+        else:
+            for name in part.get_column("source_file").unique(maintain_order=True).to_list():
+                out.add(part.filter(pl.col("source_file") == name), name)
+    return out
+
+
+def _rejected_lines(progress, cancel, report) -> dict[tuple[str, int], str]:
+    from ..core.ingest import rejected_lines
+
+    out: dict[tuple[str, int], str] = {}
+    for f in report.files:
+        if not f.rejected or cancel.is_set():
+            continue
+        try:
+            texts = rejected_lines.read_lines(f.path, f.size, [r["line"] for r in f.rejected])
+        except (InputError, OSError):
+            continue  # moved or changed since the import: the table says the text is not available
+        out.update({(f.file, n): t for n, t in texts.items()})
+    return out
+
+
 def _read_and_screen(progress, cancel, ws: Workspace, paths: list[Path], county: str | None,
                      as_of: date, profile: profiles.Profile) -> RunState:
     """Read and screen in one go (the demo and the self-test). Without a county, the county with
@@ -739,13 +794,57 @@ class Session(QObject):
         self.pending = pending
         self.pending_changed.emit()
 
-    def screen_pending(self, county: str, as_of: date, profile: profiles.Profile) -> Task:
+    # How a file read while the workspace already holds a run joins it. "replace": the new file
+    # alone; "add": screened together with what the run holds. (Reconciling a county file with
+    # the DOJ extract is a third way, offered once the reconciliation stage is in the app.)
+    IMPORT_MODES = ("replace", "add")
+
+    def import_choices(self) -> dict[str, str]:
+        """What each way of importing the pending file does, in plain words, when the workspace
+        already holds a run; empty when there is nothing to choose (first import)."""
+        run, pending = self.run, self.pending
+        if run is None or pending is None:
+            return {}
+        held = ", ".join(f.file for f in run.report.files) or "the earlier import"
+        new = ", ".join(p.name for p in pending.paths) or "the new file"
+        n = run.results.height
+        return {
+            "add": (f"{new} is screened together with {held}: people who appear in both are seen with "
+                    f"their whole record, and the {n:,} convictions screened now stay in every view."),
+            "replace": (f"Only {new} is screened. The {n:,} convictions from {held} leave every view "
+                        "(they stay in the workspace's history, and their decisions are kept and come "
+                        "back if that file is imported again)."),
+        }
+
+    def duplicate_files(self) -> list[str]:
+        """Files of the pending import that the current run already holds (same content)."""
+        if self.run is None or self.pending is None:
+            return []
+        held = {f.sha256 for f in self.run.report.files}
+        return [f.file for f in self.pending.report.files if f.sha256 in held]
+
+    def screen_pending(self, county: str, as_of: date, profile: profiles.Profile, mode: str = "replace") -> Task:
         if self.pending is None:
             raise InputError("choose a file to import first")
-        task = self.runner.start("Importing and screening", _screen_and_store, self.workspace,
-                                 self.pending, county, as_of, profile, None)
+        if mode not in self.IMPORT_MODES:
+            raise InputError(f"unknown way of importing {mode!r}")
+        if mode == "add" and self.run is not None:
+            same = self.duplicate_files()
+            if same:
+                raise InputError(f"{', '.join(same)}: the workspace already holds this file; adding it again "
+                                 "would count its convictions twice. Choose Replace to screen it again.")
+            task = self.runner.start("Importing and screening", _add_and_store, self.workspace, self.pending,
+                                     self.run, county, as_of, profile)
+        else:
+            task = self.runner.start("Importing and screening", _screen_and_store, self.workspace,
+                                     self.pending, county, as_of, profile, None)
         self._deliver(task, self._on_screened)
         return task
+
+    def county_warning(self, county: str) -> str | None:
+        """The core's wrong-county check for the pending import (or the current run)."""
+        report = self.pending.report if self.pending is not None else (self.run.report if self.run else None)
+        return pipeline.county_mismatch(county, report) if report is not None else None
 
     def screen_files(self, paths: list[Path], as_of: date, profile: profiles.Profile,
                      county: str | None = None) -> Task:
@@ -800,6 +899,18 @@ class Session(QObject):
         return profile_from_text(self.run.profile_id, self.run.profile_text)
 
     # -- mapping of county files ------------------------------------------------------------------
+
+    def rejected_lines(self, report, handler, failed) -> None:
+        """The text of the report's rejected lines, read from the files on a reader:
+        ``handler({(file, line): text})`` (lines of a moved or changed file are left out)."""
+        self._reader("rejected").request("Reading the rejected lines", _rejected_lines, (report,), handler, failed)
+
+    @staticmethod
+    def own_output(path: Path) -> str | None:
+        """What ClearRec output file ``path`` is (results.xlsx, results.csv), or None."""
+        from ..core.ingest import own_outputs
+
+        return own_outputs.describe(path)
 
     @staticmethod
     def needs_mapping(path: Path) -> bool:
@@ -869,19 +980,49 @@ class Session(QObject):
         self._decisions_touched([conviction_id])
         return event
 
+    def decide_many(self, conviction_ids: list[str], decision: str = "accept", *, notes: str | None = None,
+                    selection: str = "") -> list[int]:
+        """One decision on many convictions in one step (committed together; undone together).
+        ``selection`` says how they were chosen (the filter), for the audit trail."""
+        if decision not in DECISIONS:
+            raise InputError(f"unknown decision {decision!r}")
+        self._require_idle()
+        if self.run is None:
+            raise InputError("import and screen an extract first")
+        items = self._proposals_of(conviction_ids)
+        events = self.workspace.record_decisions(items, decision, notes=notes, selection=selection)
+        self._decisions_touched(list(conviction_ids))
+        return events
+
+    def _proposals_of(self, conviction_ids: list[str]) -> list[tuple[str, str | None]]:
+        wanted = pl.DataFrame({"conviction_id": conviction_ids}, schema={"conviction_id": pl.String})
+        found = wanted.join(self.run.results.select("conviction_id", "outcome"), on="conviction_id", how="left")
+        return list(found.iter_rows())
+
     def undo(self) -> dict | None:
         self._require_idle()
         event = self.workspace.undo() if self.is_open else None
         if event is not None:
-            self._decisions_touched([event["conviction_id"]])
+            self._decisions_touched(event.get("conviction_ids") or [event["conviction_id"]])
         return event
 
     def redo(self) -> dict | None:
         self._require_idle()
         event = self.workspace.redo() if self.is_open else None
         if event is not None:
-            self._decisions_touched([event["conviction_id"]])
+            self._decisions_touched(event.get("conviction_ids") or [event["conviction_id"]])
         return event
+
+    def date_alternatives(self, record: dict) -> list[tuple[str, str]]:
+        """For a conviction with a doubtful date: the outcome each possible date would give."""
+        if self.run is None or record.get("conviction_date_quality") in (None, "full"):
+            return []
+        profile = self.run_profile()
+        try:
+            return pipeline.date_alternatives(self.run.rows, record, profile=profile, county=self.run.county,
+                                              as_of=self.run.as_of)
+        except InputError:
+            return []
 
     def can_undo(self) -> bool:
         return self.is_open and self.workspace.can_undo()

@@ -334,3 +334,23 @@ def test_clean_files_plant_only_clean_cases(tmp_path):
     assert {"life_offence_prior", "give_away_21_infraction", "age19_concentrate_felony"} <= set(stats["planted"])
     assert not {"undated_murder_59", "padded_level", "lookalikes"} & set(stats["planted"])
     assert set(stats["planted"]) < set(PLANTED_CASES)
+
+
+def test_wrong_county_is_caught_before_screening(tmp_path):
+    """Issue 19.2: a county holding a small share of the file's convictions while another holds
+    most is named; the county that holds most, or a file with no majority, passes quietly."""
+    from clearrec_desktop.core.ingest.report import ImportReport
+    from clearrec_desktop.core.pipeline import county_mismatch
+
+    def report(counties):
+        return ImportReport(files=[], rows=0, counties=counties, rows_by_county=counties, warnings={})
+
+    sac = report({"SACRAMENTO": 1879, "ALAMEDA": 27})
+    text = county_mismatch("alameda", sac)
+    assert text and "ALAMEDA holds 27 of the file's 1,906 convictions (1%)" in text and "SACRAMENTO" in text
+    assert county_mismatch("Sacramento County", sac) is None
+    assert county_mismatch("SACRAMENTO", sac) is None
+    spread = report({"A": 40, "B": 35, "C": 25})  # no county holds most: a statewide file
+    assert county_mismatch("C", spread) is None
+    assert county_mismatch("", sac) is None
+    assert county_mismatch("ALAMEDA", report({})) is None

@@ -32,6 +32,26 @@ WARNINGS = {
     "q_no_case_number": "conviction without a court case number",
     "q_possible_duplicate_person": "two DOJ subject ids with the same name and date of birth (never merged)",
 }
+# What each warning means for the screening, for the import report on screen.
+WARNING_MEANING = {
+    "q_padded": "Harmless: the spaces were removed before reading the values.",
+    "q_null_placeholder": "Harmless: the word NULL was read as an empty field.",
+    "q_section_variant": "Harmless: the section was read in its standard form; the original text is kept.",
+    "q_qualifier": "The conviction is screened as the offense attempted or conspired; check such cases.",
+    "q_lookalike": "These rows are not Prop 64 offenses and are not screened.",
+    "q_wrong_code": "These convictions go to attorney review: the code recorded does not fit the section.",
+    "q_charge_from_comment": "The charge comes from free text; check such cases in Review.",
+    "q_other_cannabis_in_comment": "These convictions are flagged for attorney review.",
+    "q_date_partial": "Outcomes that depend on the conviction date go to attorney review.",
+    "q_date_unknown": "Outcomes that depend on the conviction date go to attorney review.",
+    "q_dob_unknown": "Rules that use the person's age cannot be applied; those cases go to review.",
+    "q_dob_after_conviction": "The person's age is unknown; rules that use age send the case to review.",
+    "q_level_from_toc": "The felony / misdemeanor level was taken from the type of charge.",
+    "q_county_variant": "Harmless: the county was matched despite the different spelling.",
+    "q_no_case_number": "Court documents cannot name these convictions by case number; check them.",
+    "q_possible_duplicate_person": "Records are never merged; these cases are flagged for review.",
+}
+
 
 @dataclass
 class FileReport:

@@ -64,6 +64,17 @@ class RowStore:
         self._index = None
         self.height += n_rows
 
+    def extend(self, other: "RowStore") -> None:
+        """Add every group of ``other`` after these (the bytes are shared, not copied)."""
+        for (file, n_rows, data), part in zip(other._groups, other._subject_parts()):
+            self._add(data, n_rows, file, part)
+
+    def _subject_parts(self) -> list[pl.Series]:
+        """The subject ids of each group, from the index (no group is decoded)."""
+        index = self._subject_index()
+        parts = index.partition_by("group", as_dict=True, maintain_order=True)
+        return [parts.get((i,), index.clear()).get_column("subject_id") for i in range(len(self._groups))]
+
     def set_duplicates(self, subjects: pl.Series | None) -> None:
         """Subject ids flagged as possible duplicates (``None``: the groups carry the flag)."""
         self._duplicates = None if subjects is None else subjects.cast(pl.String)

@@ -5,6 +5,7 @@ A mixin of ``Workspace``: it uses the store's connection, lock and audit append.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from typing import Any
@@ -63,6 +64,13 @@ class DecisionLog:
                     f"{self._path.name}: the decision log is inconsistent at event {event_id}; run an audit check"
                 )
         self._undo_stack, self._redo_stack, self._active, self._event_conviction = undo, redo, active, owner
+        # Decisions recorded together (a bulk accept) are listed by one "decision_batch" audit
+        # entry; undo and redo move them as one.
+        self._batches = {}
+        for (details,) in self._db().execute("SELECT details FROM audit WHERE action = 'decision_batch'"):
+            ids = tuple(int(i) for i in json.loads(details).get("event_ids", []))
+            for event_id in ids:
+                self._batches[event_id] = ids
 
     def _proposed_outcome(self, conviction_id: str) -> str | None:
         """The latest run's outcome for a conviction (cached per run)."""
@@ -73,6 +81,82 @@ class DecisionLog:
             self._proposals = (latest, self.load_results(latest).select("conviction_id", "outcome"))
         hit = self._proposals[1].filter(pl.col("conviction_id") == conviction_id)
         return hit.item(0, "outcome") if hit.height else None
+
+    def _check_decision(self, conviction_id: Any, decision: str, reason: Any, ground: Any, notes: Any,
+                        proposed: str | None) -> tuple[str | None, str | None]:
+        """Validate what does not need the database; returns the cleaned (reason, notes)."""
+        if not isinstance(conviction_id, str) or not conviction_id.strip():
+            raise InputError("a decision needs the conviction it applies to")
+        if decision not in DECISIONS:
+            raise InputError(f"unknown decision '{decision}'; expected one of {', '.join(DECISIONS)}")
+        reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
+        notes = notes.strip() if isinstance(notes, str) and notes.strip() else None
+        if decision == "challenge":
+            if ground not in CHALLENGE_GROUNDS:
+                raise InputError(
+                    f"conviction {conviction_id}: a challenge needs a ground: {' or '.join(CHALLENGE_GROUNDS)}"
+                )
+        elif ground is not None:
+            raise InputError(f"conviction {conviction_id}: a ground is only given with a challenge")
+        if proposed is not None and proposed not in OUTCOMES:
+            raise InputError(f"unknown proposed outcome '{proposed}'; expected one of {', '.join(OUTCOMES)}")
+        return reason, notes
+
+    def _insert_decision(self, conn: Any, conviction_id: str, decision: str, *, reason: str | None,
+                         ground: str | None, notes: str | None, proposed: str | None, who: str,
+                         at: str, fixes: list[dict[str, str]] | None = None) -> int:
+        """Insert one decision event and its audit entry; inside a write transaction."""
+        if proposed is None:
+            proposed = self._proposed_outcome(conviction_id)
+        if decision == "accept" and proposed in (None, "review"):
+            raise InputError(
+                f"conviction {conviction_id}: nothing to accept;"
+                + (" the engine proposes attorney review: choose dismiss, reduce, challenge or defer"
+                   if proposed == "review" else " it has no proposed outcome in the latest run")
+            )
+        departs = requires_reason(decision, proposed)
+        if departs and reason is None:
+            raise InputError(
+                f"conviction {conviction_id}: a reason is required when the decision ({decision}) "
+                f"departs from the proposed outcome ({proposed or 'none'})"
+            )
+        event_id = conn.execute(
+            "INSERT INTO decision_events (at, kind, conviction_id, decision, proposed, reason, ground,"
+            " notes, reviewer) VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?)",
+            (at, conviction_id, decision, proposed, reason, ground, notes, who),
+        ).lastrowid
+        if fixes:
+            # created in this transaction the first time (executescript would commit it)
+            for statement in _CORRECTIONS_SCHEMA.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.executemany(
+                "INSERT INTO decision_corrections (event_id, field, value, source) VALUES (?, ?, ?, ?)",
+                [(event_id, f["field"], f["value"], f["source"]) for f in fixes],
+            )
+        self._append_audit(
+            "decision",
+            {
+                "event_id": event_id,
+                "conviction": self.ref(conviction_id),  # opaque: the trail names no person
+                "decision": decision,
+                "proposed": proposed,
+                "ground": ground,
+                "departs": departs,
+                "has_reason": reason is not None,
+                "has_notes": notes is not None,
+                "reviewer": who,
+                **({"corrected": [f["field"] for f in fixes]} if fixes else {}),
+            },
+            at=at,
+        )
+        return event_id
+
+    def _push_decision(self, event_id: int, conviction_id: str) -> None:
+        self._undo_stack.append(event_id)
+        self._redo_stack.clear()
+        self._event_conviction[event_id] = conviction_id
+        self._active.setdefault(conviction_id, []).append(event_id)
 
     def record_decision(
         self,
@@ -95,77 +179,62 @@ class DecisionLog:
         documents print them, the imported record is kept as it was.
         """
         fixes = _check_corrections(conviction_id, corrections)
-        if not isinstance(conviction_id, str) or not conviction_id.strip():
-            raise InputError("a decision needs the conviction it applies to")
-        if decision not in DECISIONS:
-            raise InputError(f"unknown decision '{decision}'; expected one of {', '.join(DECISIONS)}")
-        reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
-        notes = notes.strip() if isinstance(notes, str) and notes.strip() else None
-        if decision == "challenge":
-            if ground not in CHALLENGE_GROUNDS:
-                raise InputError(
-                    f"conviction {conviction_id}: a challenge needs a ground: {' or '.join(CHALLENGE_GROUNDS)}"
-                )
-        elif ground is not None:
-            raise InputError(f"conviction {conviction_id}: a ground is only given with a challenge")
-        if proposed is not None and proposed not in OUTCOMES:
-            raise InputError(f"unknown proposed outcome '{proposed}'; expected one of {', '.join(OUTCOMES)}")
+        reason, notes = self._check_decision(conviction_id, decision, reason, ground, notes, proposed)
         reviewer = reviewer.strip() if isinstance(reviewer, str) and reviewer.strip() else None
         with self._lock:  # commit and derived state move together
             with self._write() as conn:
-                if proposed is None:
-                    proposed = self._proposed_outcome(conviction_id)
-                if decision == "accept" and proposed in (None, "review"):
-                    raise InputError(
-                        f"conviction {conviction_id}: nothing to accept;"
-                        + (" the engine proposes attorney review: choose dismiss, reduce, challenge or defer"
-                           if proposed == "review" else " it has no proposed outcome in the latest run")
-                    )
-                departs = requires_reason(decision, proposed)
-                if departs and reason is None:
-                    raise InputError(
-                        f"conviction {conviction_id}: a reason is required when the decision ({decision}) "
-                        f"departs from the proposed outcome ({proposed or 'none'})"
-                    )
-                who = reviewer or self.reviewer()
-                at = self._now()
-                event_id = conn.execute(
-                    "INSERT INTO decision_events (at, kind, conviction_id, decision, proposed, reason, ground,"
-                    " notes, reviewer) VALUES (?, 'decision', ?, ?, ?, ?, ?, ?, ?)",
-                    (at, conviction_id, decision, proposed, reason, ground, notes, who),
-                ).lastrowid
-                if fixes:
-                    # created in this transaction the first time (executescript would commit it)
-                    for statement in _CORRECTIONS_SCHEMA.split(";\n"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.executemany(
-                        "INSERT INTO decision_corrections (event_id, field, value, source) VALUES (?, ?, ?, ?)",
-                        [(event_id, f["field"], f["value"], f["source"]) for f in fixes],
-                    )
-                self._append_audit(
-                    "decision",
-                    {
-                        "event_id": event_id,
-                        "conviction": self.ref(conviction_id),  # opaque: the trail names no person
-                        "decision": decision,
-                        "proposed": proposed,
-                        "ground": ground,
-                        "departs": departs,
-                        "has_reason": reason is not None,
-                        "has_notes": notes is not None,
-                        "reviewer": who,
-                        **({"corrected": [f["field"] for f in fixes]} if fixes else {}),
-                    },
-                    at=at,
-                )
+                event_id = self._insert_decision(conn, conviction_id, decision, reason=reason, ground=ground,
+                                                 notes=notes, proposed=proposed, who=reviewer or self.reviewer(),
+                                                 at=self._now(), fixes=fixes)
             # Committed: now move the derived state.
-            self._undo_stack.append(event_id)
-            self._redo_stack.clear()
-            self._event_conviction[event_id] = conviction_id
-            self._active.setdefault(conviction_id, []).append(event_id)
+            self._push_decision(event_id, conviction_id)
         log.debug("decision event %d recorded", event_id)
         return event_id
+
+    def record_decisions(
+        self,
+        items: list[tuple[str, str | None]],
+        decision: str,
+        *,
+        reason: str | None = None,
+        notes: str | None = None,
+        selection: str = "",
+        reviewer: str | None = None,
+    ) -> list[int]:
+        """Record one decision on many convictions at once (a bulk accept), in one transaction:
+        a decision event and audit entry per conviction, then one "decision_batch" audit entry
+        listing them with ``selection`` (how they were chosen, e.g. the filter). Undo and redo
+        treat the batch as one step. ``items``: (conviction_id, proposed outcome or None).
+        All or nothing: one refused conviction records none. Returns the event ids."""
+        if decision == "challenge":
+            raise InputError("a challenge is decided case by case: it needs a ground for each conviction")
+        if not items:
+            raise InputError("no conviction chosen")
+        ids = [cid for cid, _ in items]
+        if len(set(ids)) != len(ids):
+            raise InputError("a conviction is listed twice in one bulk decision")
+        cleaned = [self._check_decision(cid, decision, reason, None, notes, proposed) for cid, proposed in items]
+        reviewer = reviewer.strip() if isinstance(reviewer, str) and reviewer.strip() else None
+        with self._lock:
+            with self._write() as conn:
+                who, at = reviewer or self.reviewer(), self._now()
+                event_ids = [
+                    self._insert_decision(conn, cid, decision, reason=r, ground=None, notes=n,
+                                          proposed=proposed, who=who, at=at)
+                    for (cid, proposed), (r, n) in zip(items, cleaned)
+                ]
+                if len(event_ids) > 1:
+                    self._append_audit("decision_batch", {
+                        "decision": decision, "count": len(event_ids), "event_ids": event_ids,
+                        "convictions": [self.ref(cid) for cid in ids], "selection": str(selection or "")[:300], "reviewer": who,
+                    }, at=at)
+            for event_id, cid in zip(event_ids, ids):
+                self._push_decision(event_id, cid)
+            if len(event_ids) > 1:
+                batch = tuple(event_ids)
+                self._batches = {**getattr(self, "_batches", {}), **{e: batch for e in batch}}
+        log.debug("%d decision events recorded in one batch", len(event_ids))
+        return event_ids
 
     def can_undo(self) -> bool:
         with self._lock:
@@ -175,47 +244,66 @@ class DecisionLog:
         with self._lock:
             return bool(self._redo_stack)
 
-    def _stack_event(self, kind: str) -> dict[str, Any] | None:
+    def _stack_step(self, kind: str) -> dict[str, Any] | None:
+        """Undo or redo the top of the stack: one decision, or every decision of its batch, in
+        one transaction. Each gets its own undo/redo event and audit entry (the log replays as
+        it always did); the returned event is the last one, with ``conviction_ids`` listing
+        every conviction touched and ``batch_size``."""
         with self._lock:
             source = self._undo_stack if kind == "undo" else self._redo_stack
             if not source:
                 return None
-            target = source[-1]
-            conviction_id = self._event_conviction[target]
+            batch = getattr(self, "_batches", {}).get(source[-1])
+            n = 1
+            if batch:  # a batch sits on the stack as one contiguous run of its events
+                members = set(batch)
+                while n < len(source) and source[-1 - n] in members:
+                    n += 1
+            targets = source[-n:][::-1]
+            done: list[tuple[int, int, str]] = []
             with self._write() as conn:
                 who = self.reviewer()
                 at = self._now()
-                event_id = conn.execute(
-                    "INSERT INTO decision_events (at, kind, conviction_id, reviewer, target_event_id)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (at, kind, conviction_id, who, target),
-                ).lastrowid
-                self._append_audit(
-                    kind,
-                    {"event_id": event_id, "target_event_id": target, "conviction": self.ref(conviction_id)},
-                    at=at,
-                )
-            source.pop()
-            if kind == "undo":
-                self._redo_stack.append(target)
-                self._active[conviction_id].pop()
-            else:
-                self._undo_stack.append(target)
-                self._active[conviction_id].append(target)
+                for target in targets:
+                    conviction_id = self._event_conviction[target]
+                    event_id = conn.execute(
+                        "INSERT INTO decision_events (at, kind, conviction_id, reviewer, target_event_id)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (at, kind, conviction_id, who, target),
+                    ).lastrowid
+                    self._append_audit(
+                        kind,
+                        {"event_id": event_id, "target_event_id": target, "conviction": self.ref(conviction_id)},
+                        at=at,
+                    )
+                    done.append((event_id, target, conviction_id))
+            for _event_id, target, conviction_id in done:
+                source.pop()
+                if kind == "undo":
+                    self._redo_stack.append(target)
+                    self._active[conviction_id].pop()
+                else:
+                    self._undo_stack.append(target)
+                    self._active[conviction_id].append(target)
+            event_id, target, _cid = done[-1]
             event = self._event(event_id)
             event["target"] = self._event(target)
+            event["conviction_ids"] = [cid for _e, _t, cid in done]
+            event["batch_size"] = len(done)
             return event
 
     def undo(self) -> dict[str, Any] | None:
-        """Withdraw the latest effective decision (workspace-wide); None when there is nothing to undo.
+        """Withdraw the latest effective decision (workspace-wide), or the whole batch it was
+        recorded in; None when there is nothing to undo.
 
-        Returns the undo event, with the withdrawn decision under ``target``.
+        Returns the (last) undo event, with the withdrawn decision under ``target`` and every
+        conviction touched under ``conviction_ids``.
         """
-        return self._stack_event("undo")
+        return self._stack_step("undo")
 
     def redo(self) -> dict[str, Any] | None:
-        """Re-apply the latest undone decision; None when there is nothing to redo."""
-        return self._stack_event("redo")
+        """Re-apply the latest undone decision (or batch); None when there is nothing to redo."""
+        return self._stack_step("redo")
 
     _EVENT_COLUMNS = (
         "event_id", "at", "kind", "conviction_id", "decision", "proposed", "reason", "ground", "notes",

@@ -58,7 +58,7 @@ BEGIN SELECT RAISE(ABORT, 'decision log is append-only'); END;
 GENESIS_HASH = "0" * 64
 # Actions the workspace records itself; other modules may not forge them through log_event.
 _INTERNAL_ACTIONS = frozenset(
-    {"workspace_created", "import", "run", "decision", "undo", "redo", "note", "office_changed", "setting_changed",
+    {"workspace_created", "import", "run", "decision", "decision_batch", "undo", "redo", "note", "office_changed", "setting_changed",
      "backup", "restored", "opened_without_log", "link_decision"}
 )
 # Keys that would put a person's identifying data into the audit trail.
@@ -199,8 +199,9 @@ class NotAWorkspace(InputError):
 
 
 def requires_reason(decision: str, proposed: str | None) -> bool:
-    """A reason is required whenever the decision departs from the engine's proposal."""
-    return decision != "accept" and decision != proposed
+    """A reason is required whenever the decision departs from the engine's proposal. Accepting
+    follows it and deferring decides nothing (the case stays open), so neither needs one."""
+    return decision not in ("accept", "defer") and decision != proposed
 
 
 class WorkspaceBusy(InputError):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-from PySide6.QtCore import QDate, QSettings, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QDate, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -17,6 +16,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QDialog,
+    QDialogButtonBox,
     QPushButton,
     QTableView,
     QTabWidget,
@@ -64,8 +65,17 @@ class ImportView(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.county = QComboBox()
         self.county.setAccessibleName("County to screen")
-        self.county.setMinimumContentsLength(28)
+        self.county.setMinimumContentsLength(40)
+        self.county.currentIndexChanged.connect(lambda _i: self._update_county_warning())
         form.addRow("C&ounty:", self.county)
+        self.county_warning = QLabel()
+        self.county_warning.setObjectName("countyWarning")
+        self.county_warning.setWordWrap(True)
+        self.county_warning.setAccessibleName("County warning")
+        self.county_warning.setStyleSheet("#countyWarning { border: 1px solid #c77700; border-radius: 4px; "
+                                          "padding: 4px; }")
+        self.county_warning.hide()
+        form.addRow("", self.county_warning)
         self.as_of = QDateEdit()
         self.as_of.setCalendarPopup(True)
         self.as_of.setDisplayFormat("yyyy-MM-dd")
@@ -80,7 +90,7 @@ class ImportView(QWidget):
         buttons = QHBoxLayout()
         self.screen_button = QPushButton("&Import and screen")
         self.screen_button.setAccessibleName("Import and screen")
-        self.screen_button.clicked.connect(self.start_screen)
+        self.screen_button.clicked.connect(lambda _c=False: self.start_screen())
         buttons.addWidget(self.screen_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -89,19 +99,48 @@ class ImportView(QWidget):
 
         self.report_box = QGroupBox("Import report")
         rlayout = QVBoxLayout(self.report_box)
+        self.report_summary = QLabel()
+        self.report_summary.setWordWrap(True)
+        self.report_summary.setAccessibleName("Import report summary")
+        self.report_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rlayout.addWidget(self.report_summary)
         self.report_tabs = QTabWidget()
         self.report_tabs.setAccessibleName("Import report sections")
-        self.report_text = QPlainTextEdit()
-        self.report_text.setReadOnly(True)
-        self.report_text.setAccessibleName("Import report")
-        self.report_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.report_tabs.addTab(self.report_text, "&Summary")
+        self.files_model = FrameModel([
+            Column("file", "File", 220), Column("kind", "Kind", 110), Column("lines_read", "Lines read", 90),
+            Column("rows_imported", "Rows imported", 105), Column("rejected", "Rejected", 80),
+            Column("blank_lines", "Blank lines", 85), Column("header", "Header", 60),
+            Column("notes", "Notes", 300)], self)
+        self.files_table = QTableView()
+        configure_table(self.files_table, self.files_model, "Files read")
+        self.report_tabs.addTab(self.files_table, "&Files")
+        self.counties_model = FrameModel([
+            Column("county", "County", 200), Column("convictions", "Convictions (any offense)", 180),
+            Column("rows", "Rows (every record line)", 170)], self)
+        self.counties_table = QTableView()
+        configure_table(self.counties_table, self.counties_model, "Counties in the file", sortable=True)
+        self.report_tabs.addTab(self.counties_table, "Counti&es")
+        rejected_page = QWidget()
+        rj = QVBoxLayout(rejected_page)
+        rj.setContentsMargins(0, 0, 0, 0)
         self.rejected_model = FrameModel([Column("file", "File", 160), Column("line", "Line", 70),
-                                          Column("reason", "Reason", 480)], self)
+                                          Column("reason", "Reason", 420), Column("start", "Start of the line", 300)],
+                                         self)
         self.rejected_table = QTableView()
         configure_table(self.rejected_table, self.rejected_model, "Rejected lines", sortable=True)
-        self.report_tabs.addTab(self.rejected_table, "&Rejected lines")
-        self.warnings_model = FrameModel([Column("rows", "Rows", 90), Column("warning", "Data-quality warning", 600)], self)
+        rj.addWidget(self.rejected_table, 1)
+        rrow = QHBoxLayout()
+        self.rejected_note = QLabel()
+        self.rejected_note.setWordWrap(True)
+        self.show_rejected_button = QPushButton("S&how the rejected lines…")
+        self.show_rejected_button.setAccessibleName("Show the whole text of the rejected lines")
+        self.show_rejected_button.clicked.connect(self.show_rejected_lines)
+        rrow.addWidget(self.rejected_note, 1)
+        rrow.addWidget(self.show_rejected_button)
+        rj.addLayout(rrow)
+        self.report_tabs.addTab(rejected_page, "&Rejected lines")
+        self.warnings_model = FrameModel([Column("rows", "Rows", 80), Column("warning", "Data-quality warning", 380),
+                                          Column("meaning", "What it means", 460)], self)
         self.warnings_table = QTableView()
         configure_table(self.warnings_table, self.warnings_model, "Data-quality warnings")
         self.report_tabs.addTab(self.warnings_table, "&Warnings")
@@ -118,6 +157,8 @@ class ImportView(QWidget):
         row.addWidget(self.overview_button)
         rlayout.addLayout(row)
         layout.addWidget(self.report_box, 1)
+        self._report = None
+        self._line_text: dict[tuple[str, int], str] = {}
 
         QWidget.setTabOrder(self.drop.choose, self.county)
         QWidget.setTabOrder(self.county, self.as_of)
@@ -176,12 +217,13 @@ class ImportView(QWidget):
         self.county.clear()
         if pending is not None:
             counties = sorted(pending.report.counties.items(), key=lambda kv: (-kv[1], kv[0]))
+            # what is counted: convictions of any offense (screening then takes the cannabis ones)
             for name, n in counties:
                 if name:
-                    self.county.addItem(f"{name} ({n:,} convictions)", name)
+                    self.county.addItem(f"{name} ({plural(n, 'conviction')} of any offense in the file)", name)
             for name in sorted(pending.report.rows_by_county):
                 if name and self.county.findData(name) < 0:
-                    self.county.addItem(f"{name} (no convictions)", name)
+                    self.county.addItem(f"{name} (no conviction in the file)", name)
             wanted = s.workspace_county or (s.run.county if s.run else "")
             i = self.county.findData(wanted.upper())
             self.county.setCurrentIndex(i if i >= 0 else 0)
@@ -195,26 +237,114 @@ class ImportView(QWidget):
         report = pending.report if pending is not None else (s.run.report if s.run else None)
         self.show_report(report)
         self._update_enabled()
+        self._update_county_warning()
+
+    def _update_county_warning(self) -> None:
+        county = self.county.currentData()
+        text = self.session.county_warning(county) if (county and self.session.pending is not None) else None
+        self.county_warning.setText(f"<b>Check the county.</b> {esc(text)}" if text else "")
+        self.county_warning.setVisible(bool(text))
 
     def show_report(self, report) -> None:
         self.report_box.setVisible(report is not None)
-        if report is None:
+        if report is None or report is self._report:
+            if report is not None:
+                self.overview_button.setVisible(self.session.pending is None and self.session.run is not None)
             return
-        self.report_text.setPlainText(report.to_text())
-        rejected = report.rejected
-        self.rejected_model.set_frame(pl.DataFrame(
-            {"file": [r["file"] for r in rejected], "line": [int(r["line"]) for r in rejected],
-             "reason": [r["reason"] for r in rejected]},
-            schema={"file": pl.String, "line": pl.Int64, "reason": pl.String}))
-        from ...core.ingest.report import WARNINGS
+        from ...core.ingest.report import WARNING_MEANING, WARNINGS
 
+        self._report = report
+        self._line_text = {}
+        files = report.files
+        lines = sum(f.lines_read for f in files)
+        rejected = report.rejected
+        convictions = sum(report.counties.values())
+        self.report_summary.setText(
+            f"{plural(len(files), 'file')} · {plural(lines, 'line')} read · {plural(report.rows, 'row')} imported · "
+            f"<b>{plural(len(rejected), 'line')} rejected</b> · {plural(convictions, 'conviction')} of any offense "
+            f"in {plural(len([c for c in report.counties if c]), 'county', 'counties')} · "
+            f"{plural(len(report.warnings), 'kind')} of data-quality warning")
+        self.files_model.set_frame(pl.DataFrame({
+            "file": [f.file for f in files],
+            "kind": ["DOJ extract" if f.kind == "doj" else "county file" for f in files],
+            "lines_read": [f.lines_read for f in files], "rows_imported": [f.rows_imported for f in files],
+            "rejected": [len(f.rejected) for f in files], "blank_lines": [f.blank_lines for f in files],
+            "header": ["yes" if f.has_header else "no" for f in files],
+            "notes": ["; ".join(f.notes) for f in files]},
+            schema={"file": pl.String, "kind": pl.String, "lines_read": pl.Int64, "rows_imported": pl.Int64,
+                    "rejected": pl.Int64, "blank_lines": pl.Int64, "header": pl.String, "notes": pl.String}))
+        names = sorted(set(report.counties) | set(report.rows_by_county),
+                       key=lambda c: (-report.counties.get(c, 0), c))
+        self.counties_model.set_frame(pl.DataFrame({
+            "county": [c or "(blank)" for c in names],
+            "convictions": [int(report.counties.get(c, 0)) for c in names],
+            "rows": [int(report.rows_by_county.get(c, 0)) for c in names]},
+            schema={"county": pl.String, "convictions": pl.Int64, "rows": pl.Int64}))
+        self._fill_rejected()
         self.warnings_model.set_frame(pl.DataFrame(
             {"rows": list(report.warnings.values()),
-             "warning": [WARNINGS.get(k, k) for k in report.warnings]},
-            schema={"rows": pl.Int64, "warning": pl.String}))
-        self.report_tabs.setTabText(1, f"&Rejected lines ({len(rejected):,})")
-        self.report_tabs.setTabText(2, f"&Warnings ({len(report.warnings):,})")
+             "warning": [WARNINGS.get(k, k) for k in report.warnings],
+             "meaning": [WARNING_MEANING.get(k, "") for k in report.warnings]},
+            schema={"rows": pl.Int64, "warning": pl.String, "meaning": pl.String}))
+        self.report_tabs.setTabText(2, f"&Rejected lines ({len(rejected):,})")
+        self.report_tabs.setTabText(3, f"&Warnings ({len(report.warnings):,})")
+        self.show_rejected_button.setEnabled(bool(rejected))
+        self.rejected_note.setText(
+            "The report itself keeps only line numbers and reasons; the text is read from the file, "
+            "on this computer, when shown." if rejected else "No line was rejected.")
         self.overview_button.setVisible(self.session.pending is None and self.session.run is not None)
+        if rejected:
+            self._read_rejected_text()
+
+    def _fill_rejected(self) -> None:
+        rejected = self._report.rejected if self._report is not None else []
+        self.rejected_model.set_frame(pl.DataFrame(
+            {"file": [r["file"] for r in rejected], "line": [int(r["line"]) for r in rejected],
+             "reason": [r["reason"] for r in rejected],
+             "start": [_start(self._line_text.get((r["file"], int(r["line"])), "")) for r in rejected]},
+            schema={"file": pl.String, "line": pl.Int64, "reason": pl.String, "start": pl.String}))
+
+    def _read_rejected_text(self) -> None:
+        """Read the rejected lines' text from the files on the session's reader (not the GUI
+        thread: the file can be large); the table fills in when it is done."""
+        report = self._report
+        self.session.rejected_lines(report, lambda texts, r=report: self._got_rejected_text(r, texts),
+                                    lambda _m, _d: None)
+
+    def _got_rejected_text(self, report, texts: dict) -> None:
+        if report is not self._report:
+            return
+        self._line_text = texts
+        self._fill_rejected()
+
+    def rejected_lines_text(self) -> str:
+        rows = []
+        for r in (self._report.rejected if self._report is not None else []):
+            text = self._line_text.get((r["file"], int(r["line"])))
+            rows.append(f"{r['file']} line {r['line']} ({r['reason']}):\n    "
+                        + (text if text is not None else "(not available: the file has moved or changed)"))
+        return "\n".join(rows)
+
+    def show_rejected_lines(self) -> None:
+        """The whole text of the rejected lines, selectable, in a window of its own."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Rejected lines")
+        dialog.resize(900, 500)
+        lay = QVBoxLayout(dialog)
+        note = QLabel("These lines were not imported. Correct them in the source file and import it again, "
+                      "or leave them out; nothing else in the file is affected.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        text = QPlainTextEdit(self.rejected_lines_text())
+        text.setReadOnly(True)
+        text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        text.setAccessibleName("Rejected lines")
+        lay.addWidget(text, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        lay.addWidget(buttons)
+        self.rejected_dialog = dialog
+        dialog.show()
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -235,6 +365,11 @@ class ImportView(QWidget):
             return None
         mapping = None
         try:
+            for path in paths:
+                what = self.session.own_output(path)
+                if what:
+                    ErrorDialog.show_error(self, what)
+                    return None
             needs = [p for p in paths if self.session.needs_mapping(p)]
             if needs:
                 mapping = self.ask_mapping(needs[0])
@@ -265,12 +400,57 @@ class ImportView(QWidget):
         self.session.save_mapping(signature, mapping)
         return mapping
 
-    def start_screen(self) -> Task | None:
+    def ask_county(self, county: str) -> bool:
+        """When the core finds the county probably wrong, say so before screening."""
+        text = self.session.county_warning(county)
+        if not text:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "Check the county", text, parent=self)
+        go = box.addButton(f"Screen {county} anyway", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton("Choose another county", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.exec()
+        chosen = box.clickedButton() is go
+        box.deleteLater()
+        if not chosen:
+            self.county.setFocus()
+        return chosen
+
+    def ask_import_mode(self) -> str | None:
+        """A second import: add it to what the workspace holds, or replace that, with the
+        consequence of each in plain words. None when the clerk cancels."""
+        choices = self.session.import_choices()
+        if not choices:
+            return "replace"
+        box = QMessageBox(QMessageBox.Icon.Question, "Add or replace?",
+                          "The workspace already holds a screened import. What should this file do?", parent=self)
+        box.setInformativeText("".join(f"<p><b>{label}:</b> {esc(choices[mode])}</p>"
+                                       for mode, label in (("add", "Add"), ("replace", "Replace"))))
+        # (The reconciliation of a county file with the DOJ extract will be offered here as a
+        # third button once it is in the app.)
+        buttons = {box.addButton("&Add to the workspace", QMessageBox.ButtonRole.AcceptRole): "add",
+                   box.addButton("Re&place", QMessageBox.ButtonRole.DestructiveRole): "replace"}
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        self.mode_box = box
+        box.exec()
+        mode = buttons.get(box.clickedButton())
+        box.deleteLater()
+        self.mode_box = None
+        return mode
+
+    def start_screen(self, mode: str | None = None) -> Task | None:
+        """Screen the file read; asks about a doubtful county and, when the workspace already
+        holds a run, whether to add or replace (``mode`` answers that in advance)."""
         if self.county.currentData() is None:
+            return None
+        if not self.ask_county(self.county.currentData()):
+            return None
+        mode = mode or self.ask_import_mode()
+        if mode is None:
             return None
         as_of = self.as_of.date().toPython()
         try:
-            task = self.session.screen_pending(self.county.currentData(), as_of, self.selected_profile())
+            task = self.session.screen_pending(self.county.currentData(), as_of, self.selected_profile(), mode)
         except InputError as exc:
             ErrorDialog.show_error(self, str(exc))
             return None
@@ -298,3 +478,9 @@ class ImportView(QWidget):
 
 
 # -- Overview -------------------------------------------------------------------------------------
+
+
+def _start(text: str, n: int = 60) -> str:
+    """The first characters of a line, control characters shown as spaces."""
+    flat = "".join(c if c.isprintable() else " " for c in text)
+    return flat[:n] + ("…" if len(flat) > n else "")

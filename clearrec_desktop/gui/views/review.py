@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from ...core.errors import InputError
 from ...core.screen import screening
-from ..dialogs import DecisionDialog, ErrorDialog
+from ..dialogs import BulkDecisionDialog, DecisionDialog, ErrorDialog, NoteDialog
 from ..models import (
     DECISION_STATUSES,
     REVIEW_COLUMNS,
@@ -38,10 +37,41 @@ from ..models import (
     review_frame,
 )
 from ..session import Session
-from ..widgets.common import ANY, OUTCOME_TEXT, RELIEF_TEXT, configure_table, esc
+from ..widgets.common import ANY, OUTCOME_TEXT, RELIEF_TEXT, configure_table, esc, local_time
 
-GROUNDS = [("not_eligible", "&Not eligible under HS 11361.8"),
+# Mnemonics E and P: the dialog's Record (R), Reason (S) and Notes (N) keep theirs.
+GROUNDS = [("not_eligible", "Not &eligible under HS 11361.8"),
            ("public_safety", "Unreasonable risk to &public safety (PC 1170.18(c))")]
+
+DECISION_WORDS = {"accept": "accept the proposal", "dismiss": "dismiss and seal", "reduce": "reduce",
+                  "challenge": "challenge", "defer": "defer"}
+
+
+def reason_prompt(decision: str, proposed: str | None) -> str:
+    """The reason's label, in words that fit the decision (with its mnemonic)."""
+    was = OUTCOME_TEXT.get(proposed or "", proposed or "none").lower()
+    if decision == "challenge":
+        return f"Rea&son for the challenge (required; the proposal was {was}):"
+    return f"Why {DECISION_WORDS.get(decision, decision)} rather than {was}? Rea&son (required):"
+
+
+def event_sentence(e: dict) -> str:
+    """One decision-history event as a sentence (no internal ids)."""
+    if e["kind"] == "decision":
+        proposed = OUTCOME_TEXT.get(e.get("proposed") or "", e.get("proposed") or "no proposal")
+        d = e["decision"]
+        if d == "accept":
+            text = f"accepted the proposal ({proposed.lower()})"
+        elif d == "challenge":
+            ground = {"not_eligible": "not eligible under HS 11361.8",
+                      "public_safety": "unreasonable risk to public safety"}.get(e.get("ground") or "", "")
+            text = f"challenged the conviction{': ' + ground if ground else ''} (proposal: {proposed.lower()})"
+        elif d == "defer":
+            text = "deferred the decision"
+        else:
+            text = f"decided to {DECISION_WORDS.get(d, d)} (proposal: {proposed.lower()})"
+        return text
+    return {"undo": "undid the decision", "redo": "redid the decision"}.get(e["kind"], e["kind"])
 
 
 HISTORY_COLUMNS = [
@@ -137,14 +167,23 @@ class ReviewView(QWidget):
             box.addWidget(lab)
             box.addWidget(combo)
             filter_row.addLayout(box)
+        self.bulk_button = QPushButton("Accept &proposals…")
+        self.bulk_button.setAccessibleName("Accept the proposals of the selected cases, or of all cases shown")
+        self.bulk_button.setToolTip("Select several rows (Shift or Ctrl + click) to accept those; with one row "
+                                    "selected, every case the filters show is offered.")
+        self.bulk_button.clicked.connect(lambda _c=False: self.bulk_accept())
         self.clear_button = QPushButton("C&lear filters")
         self.clear_button.setAccessibleName("Clear filters and search")
         self.clear_button.clicked.connect(self.clear_filters)
         filter_row.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignBottom)
+        filter_row.addWidget(self.bulk_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         self.table = QTableView()
         configure_table(self.table, self.model, "Convictions to review", sortable=True)
+        # several rows can be selected for a bulk accept; the current row is the case shown
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_bulk_button())
         self.count_label = QLabel()
         self.count_label.setAccessibleName("Number of convictions shown")
         # a large table sorts in the background: say so, and follow the current case when done
@@ -198,8 +237,8 @@ class ReviewView(QWidget):
         note.changed.connect(lambda: note_button.setEnabled(note.isEnabled()))
         buttons.addWidget(note_button, 1, 2)
         self.decision_buttons.append(note_button)
-        self.decision_hint = QLabel("Keys in the table: A accept · D dismiss · R reduce · C challenge · "
-                                    "F defer · N note · J/K next/previous · Ctrl+Z undo")
+        self.decision_hint = QLabel("Keys: A accept · D dismiss · R reduce · C challenge · F defer · N note · "
+                                    "J/K next/previous · Ctrl+Z undo")
         self.decision_hint.setWordWrap(True)
 
         right = QWidget()
@@ -232,14 +271,15 @@ class ReviewView(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(right)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("reviewSplitter")
         self.splitter.addWidget(top)
         self.splitter.addWidget(history_box)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([520, 200])
         self.top_splitter = top
         top.setObjectName("reviewTopSplitter")
         layout = QVBoxLayout(self)
@@ -402,26 +442,11 @@ class ReviewView(QWidget):
         self._update_actions()
 
     def case_html(self, r: dict) -> str:
+        """The case as the attorney reads it: the proposal, why, and the rows it rests on first
+        (readable without scrolling at 1366x768), then what the record leaves in doubt and what
+        each answer would give, then the conviction, the person, flags and decisions."""
         rows = self.session.person_rows(r["subject_id"])
-        names = (rows.filter(pl.col("subject_id") == r["subject_id"]).get_column("name")
-                 .drop_nulls().unique().sort().to_list())
-        akas = [n for n in names if n != r["name"]]
-        person = (
-            f"<h3>{esc(r['name'])}</h3>"
-            f"<table cellspacing='2'>"
-            f"<tr><td>AKAs</td><td>{esc(', '.join(akas)) or 'none recorded'}</td></tr>"
-            f"<tr><td>Date of birth</td><td>{esc(r['dob'] or 'unknown')}</td></tr>"
-            f"<tr><td>CII</td><td>{esc(r['cii_number'])}</td></tr>"
-            f"<tr><td>Race</td><td>{esc(r['race'])}</td></tr>"
-            f"<tr><td>Gender</td><td>{esc(r['gender'])}</td></tr>"
-            f"<tr><td>DOJ subject id</td><td>{esc(r['subject_id'])}</td></tr></table>")
         relief = RELIEF_TEXT.get(r.get("relief") or "", "")
-        conviction = (
-            f"<h3>{esc(r['code_section'])} {esc(r['level'] or '')} · case {esc(r['court_case_number'])}</h3>"
-            f"<p>{esc(r['courthouse'])}, convicted {esc(r['conviction_date'] or 'date unknown')}"
-            f" ({esc(r['conviction_date_quality'])})"
-            f"{' · ' + esc(r['qualifier']) if r.get('qualifier') else ''}"
-            f" · as recorded: {esc(r['code_section_original'])}</p>")
         reasons = [x.strip() for x in (r.get("reasons") or "").split(" | ") if x.strip()]
         items = []
         for text in reasons:
@@ -429,17 +454,68 @@ class ReviewView(QWidget):
             if text.endswith("]") and "[" in text:
                 text, cite = text[: text.rfind("[")].strip(), text[text.rfind("[") + 1:-1]
             items.append(f"<li>{esc(text)}{f' <i>[{esc(cite)}]</i>' if cite else ''}</li>")
-        evidence = ", ".join((r.get("evidence") or "").split(";")) or "none"
+        evidence = [e for e in (r.get("evidence") or "").split(";") if e]
+        track = {"petition": "still serving the sentence: relief by petition (HS 11361.8(a))",
+                 "application": "sentence completed: relief by application (HS 11361.8(e))"}.get(
+                     r.get("relief_track") or "", "")
         outcome = (
             f"<h3>Proposed: {esc(OUTCOME_TEXT.get(r['outcome'], r['outcome']))}"
             f"{' (' + esc(relief) + ')' if relief else ''}</h3>"
-            f"<p>Track: {esc(r.get('relief_track') or 'unknown')} · rules: {esc(r.get('rules') or '')}</p>"
-            f"<ol>{''.join(items)}</ol>"
-            f"<p>Evidence rows (highlighted below): {esc(evidence)}</p>")
+            f"<ol style='margin-top:0'>{''.join(items)}</ol>"
+            + (f"<p>{esc(track[:1].upper() + track[1:])}.</p>" if track else "")
+            + f"<p><b>Rows behind it</b> (highlighted in the record below): "
+              f"{esc(', '.join(evidence)) if evidence else 'none'}</p>")
+        conviction = (
+            f"<h3>{esc(r['code_section'])} {esc(r['level'] or '')} · case {esc(r['court_case_number'])}</h3>"
+            f"<p>{esc(r['courthouse'])}, convicted {esc(r['conviction_date'] or 'on a date the record does not give')}"
+            f"{' · ' + esc(r['qualifier']) if r.get('qualifier') else ''}"
+            f" · as recorded: {esc(r['code_section_original'])}</p>")
+        names = (rows.filter(pl.col("subject_id") == r["subject_id"]).get_column("name")
+                 .drop_nulls().unique().sort().to_list())
+        akas = [n for n in names if n != r["name"]]
+        person = (
+            f"<h3>{esc(r['name'])}</h3>"
+            f"<table cellspacing='2'>"
+            f"<tr><td>Other names</td><td>{esc(', '.join(akas)) or 'none recorded'}</td></tr>"
+            f"<tr><td>Date of birth</td><td>{esc(r['dob'] or 'unknown')}</td></tr>"
+            f"<tr><td>CII</td><td>{esc(r['cii_number'])}</td></tr>"
+            f"<tr><td>Race</td><td>{esc(r['race'])}</td></tr>"
+            f"<tr><td>Gender</td><td>{esc(r['gender'])}</td></tr>"
+            f"<tr><td>DOJ subject id</td><td>{esc(r['subject_id'])}</td></tr></table>")
         flags = [f for f in (r.get("flags") or "").split(";") if f]
         flags_html = ("<h4>Flags</h4><ul>" + "".join(f"<li>{esc(screening.FLAGS.get(f, f))}</li>" for f in flags)
                       + "</ul>") if flags else "<p>No flags.</p>"
-        return person + "<hr>" + conviction + outcome + flags_html + "<hr>" + self.decisions_html(r["conviction_id"])
+        return (outcome + self.doubt_html(r) + "<hr>" + conviction + flags_html + "<hr>" + person + "<hr>"
+                + self.decisions_html(r["conviction_id"]))
+
+    def doubt_html(self, r: dict) -> str:
+        """What the record holds where it leaves a fact in doubt, and the outcome each answer gives."""
+        quality = r.get("conviction_date_quality")
+        if quality in (None, "full"):
+            return ""
+        rows = self.session.person_rows(r["subject_id"])
+        mine = rows.filter((pl.col("subject_id") == r["subject_id"]) & (pl.col("count_key") == r["count_key"])
+                           & pl.col("court_case_number").eq_missing(r.get("court_case_number")))
+        year = next((y for y in mine.get_column("conviction_year").to_list() if y), None) if mine.height else None
+        cycle = r.get("cycle_date")
+        held = []
+        if quality == "partial":
+            held.append(f"the conviction date is partial: only the year {year} is recorded" if year
+                        else "the conviction date is partial")
+        elif quality == "invalid":
+            held.append("the conviction date recorded is not a real date")
+        else:
+            held.append("no conviction date is recorded")
+        if cycle:
+            held.append(f"the arrest cycle is dated {cycle}, so the conviction is on or after it")
+        dispositions = sorted({d for d in mine.get_column("disposition").to_list() if d}) if mine.height else []
+        if dispositions:
+            held.append("disposition recorded: " + ", ".join(dispositions))
+        answers = self.session.date_alternatives(r)
+        lines = "".join(f"<li>If the conviction was {esc(when)}: <b>{esc(OUTCOME_TEXT.get(o, o).lower())}</b></li>"
+                        for when, o in answers)
+        return ("<h4>What the record leaves in doubt</h4><p>" + esc("; ".join(held)).capitalize() + ".</p>"
+                + (f"<p>Once the court file gives the date:</p><ul>{lines}</ul>" if lines else ""))
 
     def decisions_html(self, conviction_id: str) -> str:
         history = self.session.decision_history(conviction_id)
@@ -450,17 +526,14 @@ class ReviewView(QWidget):
             return head
         items = []
         for e in history:
-            if e["kind"] == "decision":
-                text = decision_label(e["decision"], e["ground"], e["proposed"])
-                extra = "".join(f"<br><i>{label}:</i> {esc(e[key])}" for key, label in
-                                (("reason", "reason"), ("notes", "notes")) if e.get(key))
-                items.append(f"<li>{esc(e['at'])} · {esc(e['reviewer'])}: <b>{esc(text)}</b>{extra}</li>")
-            else:
-                items.append(f"<li>{esc(e['at'])} · {esc(e['reviewer'])}: {esc(e['kind'])} of the decision "
-                             f"made at event {esc(e['target_event_id'])}</li>")
+            extra = "".join(f"<br><i>{label}:</i> {esc(e[key])}" for key, label in
+                            (("reason", "reason"), ("notes", "notes")) if e.get(key))
+            items.append(f"<li>{esc(local_time(e['at']))}: {esc(e['reviewer'])} "
+                         f"<b>{esc(event_sentence(e))}</b>.{extra}</li>")
         notes = self.session.notes(conviction_id)
         notes_html = ("<h4>Notes</h4><ul>" + "".join(
-            f"<li>{esc(n['at'])} · {esc(n['author'])}: {esc(n['text'])}</li>" for n in notes) + "</ul>") if notes else ""
+            f"<li>{esc(local_time(n['at']))}: {esc(n['author'])}: {esc(n['text'])}</li>" for n in notes)
+            + "</ul>") if notes else ""
         return head + "<h4>History</h4><ul>" + "".join(items) + "</ul>" + notes_html
 
     def _update_actions(self) -> None:
@@ -479,20 +552,26 @@ class ReviewView(QWidget):
 
     def decide(self, decision: str, *, reason: str | None = None, ground: str | None = None,
                notes: str | None = None, ask: bool = True) -> bool:
-        """Record ``decision`` on the current case; asks for a reason (and ground) when needed."""
+        """Record ``decision`` on the current case; asks for a reason (and ground) only when the
+        decision needs one: a departure from the proposal, or a challenge."""
         record = self.current_record()
         if record is None or not self.actions[decision].isEnabled():
             return False
         cid = record["conviction_id"]
         needs_reason = self.session.departs(decision, record["outcome"])
         if ask and (needs_reason or decision == "challenge"):
+            proposed = OUTCOME_TEXT.get(record["outcome"], record["outcome"])
             dialog = DecisionDialog(
-                self, title=f"{decision.capitalize()}: case {record['court_case_number']}",
-                summary=(f"Proposed outcome: <b>{esc(OUTCOME_TEXT.get(record['outcome'], record['outcome']))}</b>."
-                         f" Your decision: <b>{esc(decision)}</b>."),
-                reason_required=needs_reason, grounds=GROUNDS if decision == "challenge" else ())
+                self, title=f"{DECISION_WORDS.get(decision, decision).capitalize()}: case "
+                            f"{record['court_case_number']}",
+                summary=(f"Proposed: <b>{esc(proposed)}</b>. Your decision: "
+                         f"<b>{esc(DECISION_WORDS.get(decision, decision))}</b>."),
+                reason_required=needs_reason, grounds=GROUNDS if decision == "challenge" else (),
+                reason_prompt=reason_prompt(decision, record["outcome"]) if needs_reason else "")
+            self.decision_dialog = dialog
             accepted = dialog.exec() == DecisionDialog.DialogCode.Accepted
             reason, ground, notes = dialog.values()
+            self.decision_dialog = None
             dialog.deleteLater()
             if not accepted:
                 return False
@@ -506,15 +585,92 @@ class ReviewView(QWidget):
         return True
 
     def add_note(self) -> None:
-        cid = self.current_conviction_id()
-        if cid is None or not self.actions["note"].isEnabled():
+        record = self.current_record()
+        if record is None or not self.actions["note"].isEnabled():
             return
-        text, ok = QInputDialog.getMultiLineText(self, "Add a note", "Note on this case:")
-        if ok and text.strip():
+        dialog = NoteDialog(self, f"case {record['court_case_number'] or '(no number)'}")
+        self.note_dialog = dialog
+        ok = dialog.exec() == NoteDialog.DialogCode.Accepted
+        text = dialog.value()
+        self.note_dialog = None
+        dialog.deleteLater()
+        if ok and text:
             try:
-                self.session.add_note(cid, text)
+                self.session.add_note(record["conviction_id"], text)
             except InputError as exc:
                 ErrorDialog.show_error(self, str(exc))
+
+    # -- bulk accept -----------------------------------------------------------------------------
+
+    def selected_rows(self) -> list[int]:
+        return sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+
+    def filter_description(self) -> str:
+        """The current filters in words ("outcome Dismiss and seal, section HS 11357(a)")."""
+        parts = [f"{key if key != 'status' else 'decision'} {combo.currentText()}"
+                 for key, combo in self.filters.items() if combo.currentData() is not None]
+        if self.search.text().strip():
+            parts.append(f"search “{self.search.text().strip()}”")
+        return ", ".join(parts)
+
+    def bulk_scope(self) -> tuple[pl.DataFrame, str]:
+        """The cases a bulk accept would cover, and how they were chosen: the selected rows when
+        several are selected, else every case the filters show."""
+        rows = self.selected_rows()
+        view = self.model.view_frame()
+        if len(rows) > 1:
+            ids = [self.model.row_id(r) for r in rows]
+            chosen = view.filter(pl.col(ROW_ID).is_in(ids))
+            return chosen, f"the {len(rows):,} rows selected in the review table"
+        described = self.filter_description()
+        return view, (f"all {view.height:,} cases shown by the current filter ({described})" if described
+                      else f"all {view.height:,} cases in the review table (no filter)")
+
+    def _update_bulk_button(self) -> None:
+        n = len(self.selected_rows())
+        self.bulk_button.setText("Accept &selected…" if n > 1 else "Accept all &shown…")
+
+    def bulk_accept(self, *, confirm: bool = True, notes: str | None = None) -> int:
+        """Accept the proposals of the selected cases (or all shown) in one step; cases proposing
+        attorney review (nothing to accept) and cases already decided are left as they are.
+        Returns how many were recorded."""
+        if self.session.run is None or not self.session.is_open or self.session.runner.busy:
+            return 0
+        scope, how = self.bulk_scope()
+        ids = scope.get_column("conviction_id")
+        outcome = self._results.select("conviction_id", "outcome").filter(pl.col("conviction_id").is_in(ids.implode()))
+        decided = set(self.session.decisions.get_column("conviction_id").to_list()) if self.session.decisions.height else set()
+        todo = outcome.filter((pl.col("outcome") != "review") & ~pl.col("conviction_id").is_in(list(decided)))
+        left = []
+        n_review = outcome.filter(pl.col("outcome") == "review").height
+        if n_review:
+            left.append(f"{n_review:,} proposing attorney review (nothing to accept)")
+        n_decided = outcome.height - todo.height - n_review
+        if n_decided:
+            left.append(f"{n_decided:,} already decided")
+        by = dict(todo.group_by("outcome").len().iter_rows())
+        breakdown = ", ".join(f"{OUTCOME_TEXT.get(k, k).lower()}: {v:,}" for k, v in sorted(by.items()))
+        if left:
+            breakdown = (breakdown + ". " if breakdown else "") + "Left as they are: " + "; ".join(left) + "."
+        if todo.height == 0:
+            ErrorDialog.show_error(self, "Nothing to accept in " + how + (". " + breakdown if breakdown else "."))
+            return 0
+        if confirm:
+            dialog = BulkDecisionDialog(self, count=todo.height, selection=how, decision_text="Accept the proposals",
+                                        breakdown=breakdown)
+            self.bulk_dialog = dialog
+            accepted = dialog.exec() == BulkDecisionDialog.DialogCode.Accepted
+            notes = dialog.notes.toPlainText().strip() or None
+            self.bulk_dialog = None
+            dialog.deleteLater()
+            if not accepted:
+                return 0
+        try:
+            self.session.decide_many(todo.get_column("conviction_id").to_list(), "accept", notes=notes, selection=how)
+        except InputError as exc:
+            ErrorDialog.show_error(self, str(exc))
+            return 0
+        return todo.height
 
     def _on_decisions_changed(self, ids: list) -> None:
         if self._results is None or not ids:

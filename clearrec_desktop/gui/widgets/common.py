@@ -31,6 +31,23 @@ RELIEF_TEXT = {
 }
 
 
+def local_time(iso: str | None) -> str:
+    """A stored UTC timestamp as the clerk reads it: local time, to the minute ("3/14/2026 2:05 PM")."""
+    from datetime import datetime, timezone
+
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone()
+    hour = local.hour % 12 or 12
+    return f"{local.month}/{local.day}/{local.year} {hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
 def esc(value) -> str:
     return html.escape("" if value is None else str(value))
 

@@ -213,7 +213,7 @@ def test_decision_reasons_grounds_and_refusals(ws: Workspace) -> None:
     with pytest.raises(InputError, match="reason is required"):
         ws.record_decision("B", "dismiss")
     with pytest.raises(InputError, match="reason is required"):
-        ws.record_decision("C", "defer", reason="   ")
+        ws.record_decision("C", "challenge", ground="not_eligible", reason="   ")
     with pytest.raises(InputError, match="needs a ground"):
         ws.record_decision("D", "challenge", reason="x")
     with pytest.raises(InputError, match="needs a ground"):
