@@ -45,6 +45,7 @@ from .views.documents import DocumentsView
 from .views.import_view import ImportView
 from .views.overview import OverviewView
 from .views.policy import PolicyView
+from .views.reconcile import ReconcileView
 from .views.reports import ReportsView
 from .views.review import ReviewView
 from .welcome import WelcomePage
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         self.import_view = ImportView(self.session)
         self.overview_view = OverviewView(self.session)
         self.review_view = ReviewView(self.session)
+        self.reconcile_view = ReconcileView(self.session)
         self.policy_view = PolicyView(self.session)
         self.documents_view = DocumentsView(self.session)
         self.reports_view = ReportsView(self.session)
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.add_view("import", "Import", self.import_view)
         self.add_view("overview", "Overview", self.overview_view)
         self.add_view("review", "Review", self.review_view)
+        self.add_view("reconcile", "Reconciliation", self.reconcile_view)
         self.add_view("policy", "Policy", self.policy_view)
         self.add_view("documents", "Documents", self.documents_view)
         self.add_view("reports", "Reports", self.reports_view)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
             if action.text() == "De&fer":
                 self.case_menu.addSeparator()
         self.import_view.overview_requested.connect(lambda: self.show_view("overview"))
+        self.reconcile_view.open_case.connect(self.open_in_review)
 
         self.status_workspace = QLabel()
         self.status_run = QLabel()
@@ -281,6 +285,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.restore_action)
         file_menu.addSeparator()
         file_menu.addAction(self.import_action)
+        self.reconcile_action = self._action("Re&concile DOJ and County Records…", self._reconcile_files,
+                                             "Ctrl+Shift+I", "reconcile")
+        file_menu.addAction(self.reconcile_action)
         self.export_menu = file_menu.addMenu("&Export")
         self.export_report_action = self._action("Import &Report…", self.import_view_export)
         self.export_results_action = self._action("Screening &Results (CSV folder)…", self.export_results)
@@ -350,6 +357,7 @@ class MainWindow(QMainWindow):
         self.backup_action.setEnabled(s.is_open and not busy and not s.demo)
         self.restore_action.setEnabled(not busy)
         self.import_action.setEnabled(s.is_open and not busy)
+        self.reconcile_action.setEnabled(s.is_open and not busy)
         self.export_report_action.setEnabled((s.run is not None or s.pending is not None) and not busy)
         self.export_results_action.setEnabled(s.run is not None and not busy)
         self.new_action.setEnabled(not busy)
@@ -619,6 +627,18 @@ class MainWindow(QMainWindow):
     def _import_file(self) -> None:
         self.show_view("import")
         self.import_view.choose_file()
+
+    def _reconcile_files(self) -> None:
+        self.show_view("reconcile")
+        self.reconcile_view.choose_files()
+
+    def open_in_review(self, conviction_id: str) -> bool:
+        """Show one conviction in Review (its filters cleared so it is shown)."""
+        self.show_view("review")
+        if not self.review_view.show_conviction(conviction_id):
+            self.review_view.clear_filters()
+            return self.review_view.show_conviction(conviction_id)
+        return True
 
     def import_view_export(self) -> None:
         self.import_view.export_report()

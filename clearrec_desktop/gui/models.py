@@ -385,9 +385,16 @@ REVIEW_COLUMNS = [
     Column("level", "Level", 45),
     Column("relief", "Relief", 150),
     Column("flags", "Flags", 220),
+    Column("source", "Source", 110),  # a reconciliation's provenance (issue 15); blank otherwise
 ]
+# Where a reconciliation found each conviction (the ``provenance`` column of its results).
+PROVENANCE_TEXT = {"county_only": "county only", "doj_only": "DOJ only", "both_disagreeing": "both, disagreeing",
+                   "both": "both"}
+# The Review filter's choices: "both" covers the agreeing and the disagreeing pairs.
+PROVENANCE_FILTERS = (("county only", "county_only"), ("DOJ only", "doj_only"), ("both", "both"),
+                      ("both, disagreeing", "both_disagreeing"))
 # Kept beside the shown columns for filtering, decisions and the detail pane.
-REVIEW_KEEP = ["conviction_id", "subject_id", "_decision", "_departs", "_decade", "_search"]
+REVIEW_KEEP = ["conviction_id", "subject_id", "_decision", "_departs", "_decade", "_search", "_provenance"]
 
 
 def decision_label(decision: str | None, ground: str | None, proposed: str | None) -> str:
@@ -424,7 +431,13 @@ def review_frame(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
     """The results with the decision status and the helper columns the filters use."""
     dec = decision_columns(results.get_column("conviction_id"), decisions)
     year = pl.col("conviction_date").cast(pl.String).str.slice(0, 4).cast(pl.Int32, strict=False)
+    if "provenance" in results.columns:
+        source = pl.col("provenance").replace_strict(PROVENANCE_TEXT, default=None, return_dtype=pl.String)
+    else:
+        source = pl.lit(None, dtype=pl.String)
     return results.with_columns(
+        source.alias("source"),
+        (pl.col("provenance") if "provenance" in results.columns else pl.lit(None, dtype=pl.String)).alias("_provenance"),
         dec.get_column("decision"), dec.get_column("_decision"), dec.get_column("_departs"),
         pl.when(year.is_null()).then(pl.lit("unknown"))
         .otherwise((year // 10 * 10).cast(pl.String) + "s").alias("_decade"),
@@ -436,7 +449,7 @@ def review_frame(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
 
 def review_filter(*, outcome: str | None = None, flag: str | None = None, section: str | None = None,
                   courthouse: str | None = None, decade: str | None = None, status: str | None = None,
-                  text: str = "") -> pl.Expr | None:
+                  provenance: str | None = None, text: str = "") -> pl.Expr | None:
     """A polars filter for the review table; None means every row."""
     parts: list[pl.Expr] = []
     if outcome:
@@ -449,6 +462,9 @@ def review_filter(*, outcome: str | None = None, flag: str | None = None, sectio
         parts.append(pl.col("courthouse") == courthouse)
     if decade:
         parts.append(pl.col("_decade") == decade)
+    if provenance:
+        wanted = ["both", "both_disagreeing"] if provenance == "both" else [provenance]
+        parts.append(pl.col("_provenance").fill_null("").is_in(wanted))
     if status:
         parts.append({
             "undecided": pl.col("_decision") == "",

@@ -39,7 +39,10 @@ from ..core.workspace.schema import (
     REVIEWER_SETTING,
     requires_reason,
 )
+from ..core.reconcile import run as reconcile_run
 from ..core.workspace import keys as workspace_keys
+from ..core.workspace import links as workspace_links
+from ..core.workspace import reconciliations
 from ..core.workspace.store import Workspace, restore_workspace
 from . import pdfview
 from .workers import Task, TaskRunner
@@ -70,6 +73,14 @@ class RunState:
     changes: pl.DataFrame | None = None
     orphan_decisions: int = 0  # decisions whose conviction is no longer in the results
     facts: ScreenFacts | None = None  # what screening reads: re-screens and what-ifs reuse it
+    # A reconciliation of DOJ's extract with the county's records (issue 15): one row per
+    # conviction with both sources' values, and every link; None for an ordinary run.
+    recon_table: pl.DataFrame | None = None
+    recon_links: pl.DataFrame | None = None
+
+    @property
+    def is_reconciliation(self) -> bool:
+        return self.recon_table is not None
 
 
 @dataclass
@@ -273,7 +284,81 @@ def _load_run(progress, cancel, ws: Workspace) -> RunState | None:
     if len(runs) > 1:
         state.changes = ws.compare_runs(runs[-2]["run_id"], latest["run_id"])
     state.orphan_decisions = ws.decisions_without_conviction(latest["run_id"]).height
+    tables = reconciliations.load_reconciliation(ws, latest["run_id"])
+    if tables is not None:
+        state.recon_table, state.recon_links = tables
     progress(1.0, "Loaded")
+    return state
+
+
+def _store_reconciliation(ws: Workspace, run: reconcile_run.ReconcileRun, import_ids: list[int]) -> RunState:
+    """Store a reconciliation like any run (its results carry ``provenance``), with its table
+    and links beside it."""
+    previous = ws.latest_run()
+    profile = run.profile
+    run_id = ws.add_run(import_ids, profile.id, profile.text or profile.explain(), run.county, run.as_of,
+                        run.results, run.summary)
+    links = reconcile_run.links_frame(run.reconciliation)
+    reconciliations.save_reconciliation(ws, run_id, run.reconciliation.table, links)
+    state = RunState(
+        run_id=run_id, results=run.results, rows=run.reconciliation.rows, report=run.report, summary=run.summary,
+        profile_id=profile.id, profile_title=profile.title, profile_text=profile.text, county=run.county,
+        as_of=run.as_of, import_ids=list(import_ids), created_at=(ws.latest_run() or {}).get("created_at", ""),
+        recon_table=run.reconciliation.table, recon_links=links,
+    )
+    if previous is not None:
+        state.changes = ws.compare_runs(previous["run_id"], run_id)
+    state.orphan_decisions = ws.decisions_without_conviction(run_id).height
+    return state
+
+
+def _reconcile_files(progress, cancel, ws: Workspace, doj_path: Path, county_path: Path, mapping: dict,
+                     county: str, as_of: date, profile: profiles.Profile, id_key: str | None) -> RunState:
+    """Import DOJ's extract and the county's export together, reconcile them with the clerk's
+    link decisions in force, and store the imports and the run."""
+    decisions = workspace_links.link_decisions(ws)
+    with county_files.person_ids_keyed(id_key):
+        run = reconcile_run.run_reconcile(doj_path, county_path, mapping=mapping, county=county, as_of=as_of,
+                                          profile=profile, decisions=decisions,
+                                          progress=lambda f, m: progress(f * 0.9, m), cancel=cancel)
+    if cancel.is_set():
+        raise Cancelled()
+    # Past this point the imports and the run are written; cancelling now would leave half a record.
+    progress(0.92, "Saving to the workspace")
+    ids = []
+    for file_report, rows, role in ((run.report.files[0], run.doj_rows, "doj"),
+                                    (run.report.files[1], run.county_rows, "county")):
+        report = dataclasses.asdict(file_report)
+        report["lines_rejected"] = len(file_report.rejected)
+        report["role"] = role
+        if role == "county":
+            report["mapping"] = mapping
+        ids.append(ws.add_import(file_report.file, file_report.sha256, file_report.size, report, rows))
+    state = _store_reconciliation(ws, run, ids)
+    progress(1.0, "Saved")
+    return state
+
+
+def _reconcile_again(progress, cancel, ws: Workspace, import_ids: list[int], county: str, as_of: date,
+                     profile: profiles.Profile) -> RunState:
+    """Reconcile the two stored imports again (after link decisions, or with another profile or
+    date): a new run, like a re-screen."""
+    if len(import_ids) != 2:
+        raise InputError("this run is not a reconciliation of two imports")
+    imports = {i["import_id"]: i for i in ws.imports()}
+    progress(0.02, "Loading DOJ's extract and the county's records")
+    doj_rows, county_rows = ws.load_import_rows(import_ids[0]), ws.load_import_rows(import_ids[1])
+    if cancel.is_set():
+        raise Cancelled()
+    run = reconcile_run.reconcile_imported(
+        doj_rows, county_rows, _file_report(imports[import_ids[0]]["report"]),
+        _file_report(imports[import_ids[1]]["report"]), county=county, as_of=as_of, profile=profile,
+        decisions=workspace_links.link_decisions(ws), progress=lambda f, m: progress(0.1 + f * 0.8, m), cancel=cancel)
+    if cancel.is_set():
+        raise Cancelled()
+    progress(0.92, "Saving to the workspace")
+    state = _store_reconciliation(ws, run, list(import_ids))
+    progress(1.0, "Saved")
     return state
 
 
@@ -684,6 +769,7 @@ class Session(QObject):
     decisions_changed = Signal(list)  # conviction ids whose effective decision changed
     audit_changed = Signal()
     office_changed = Signal()        # office details saved (or another workspace opened)
+    links_changed = Signal()         # a reconciliation link was confirmed, split or withdrawn
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -858,11 +944,143 @@ class Session(QObject):
         """Screen the current run's records again with another profile or evaluation date."""
         if self.run is None:
             raise InputError("import an extract first")
+        if self.run.is_reconciliation:
+            return self.reconcile_again(as_of, profile)
         pending = PendingImport(paths=[], rows=self.run.rows, report=self.run.report, facts=self.run.facts)
         task = self.runner.start("Screening again", _screen_and_store, self.workspace, pending,
                                  self.run.county, as_of, profile, list(self.run.import_ids))
         self._deliver(task, self._on_run_ready)
         return task
+
+    # -- reconciliation of DOJ's extract with the county's records (issue 15) -------------------
+
+    def reconcile(self, doj_path: Path, county_path: Path, mapping: dict, county: str, as_of: date,
+                  profile: profiles.Profile) -> Task:
+        """Import both files, link them, screen the three lists and store it all as a run."""
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        if not mapping:
+            raise InputError(f"{Path(county_path).name}: give the column mapping of the county's export")
+        task = self.runner.start("Reconciling DOJ's extract with the county's records", _reconcile_files,
+                                 self.workspace, Path(doj_path), Path(county_path), mapping, county, as_of,
+                                 profile, self.workspace.person_id_key())
+        self._deliver(task, self._on_screened)
+        return task
+
+    def reconcile_again(self, as_of: date | None = None, profile: profiles.Profile | None = None) -> Task:
+        """Reconcile the current run's two imports again with the link decisions now in force."""
+        run = self.run
+        if run is None or not run.is_reconciliation:
+            raise InputError("reconcile DOJ's extract with the county's records first")
+        task = self.runner.start("Reconciling again", _reconcile_again, self.workspace, list(run.import_ids),
+                                 run.county, as_of or run.as_of, profile or self.run_profile())
+        self._deliver(task, self._on_run_ready)
+        return task
+
+    def reconciliation_counts(self) -> dict | None:
+        """The current run's reconciliation figures (lists, links...), or None."""
+        if self.run is None or not self.run.is_reconciliation:
+            return None
+        return self.run.summary.get("reconciliation")
+
+    # Fields compared side by side for a linked pair: (label, table column suffix).
+    # Fields compared side by side for a linked pair: (label, table column suffix, the linkage's
+    # code for a disagreement on it, or None when it is not compared).
+    PAIR_FIELDS = (("Court case number", "court_case_number", "case_number"), ("Code section", "code_section", "section"),
+                   ("Level", "level", "level"), ("Conviction date", "conviction_date", "date"),
+                   ("Convicted", "convicted", "disposition"), ("Source file", "source_file", None),
+                   ("Source line", "source_line", None))
+
+    def reconciliation_list(self, provenance: str | None = None) -> pl.DataFrame:
+        """The convictions of one list (all when None) as the Reconciliation view shows them: the
+        county's values for a county-only conviction, DOJ's otherwise."""
+        run = self.run
+        if run is None or not run.is_reconciliation:
+            return pl.DataFrame()
+        t = run.recon_table
+        if provenance:
+            t = t.filter(pl.col("provenance") == provenance)
+        county_side = pl.col("provenance") == "county_only"
+
+        def value(name: str) -> pl.Expr:
+            return (pl.when(county_side).then(pl.col(f"county_{name}").cast(pl.String))
+                    .otherwise(pl.col(f"doj_{name}").cast(pl.String)).alias(name))
+
+        people = run.results.select("conviction_id", "name", "courthouse", "subject_id")
+        return (t.join(people, on="conviction_id", how="left")
+                .select("conviction_id", "provenance", "name", "courthouse", value("court_case_number"),
+                        value("code_section"), value("level"), value("conviction_date"), "outcome",
+                        pl.col("link_status").fill_null(""), pl.col("link_score").round(2).cast(pl.String).fill_null(""),
+                        pl.col("disagreements").fill_null(""), "subject_id")
+                .sort("provenance", "court_case_number", "conviction_id", nulls_last=True))
+
+    def reconciliation_pair(self, conviction_id: str) -> list[tuple[str, str, str, bool]]:
+        """DOJ's and the county's value of each compared field of one conviction:
+        (field, DOJ, county, differs). Empty when the conviction is not in the reconciliation."""
+        run = self.run
+        if run is None or not run.is_reconciliation:
+            return []
+        hit = run.recon_table.filter(pl.col("conviction_id") == conviction_id)
+        if hit.height == 0:
+            return []
+        r = hit.row(0, named=True)
+        out = []
+        codes = (r.get("disagree_on") or "").split(";")
+        for label, key, code in self.PAIR_FIELDS:
+            d, c = r.get(f"doj_{key}"), r.get(f"county_{key}")
+            d = "" if d is None else str(d)
+            c = "" if c is None else str(c)
+            differs = code is not None and code in codes
+            out.append((label, d, c, differs))
+        return out
+
+    def reconciliation_links(self) -> pl.DataFrame:
+        """Every link of the current reconciliation with the clerk's word in force on it
+        (``word``: confirm, split or blank); proposed links first."""
+        run = self.run
+        if run is None or not run.is_reconciliation or run.recon_links is None:
+            return pl.DataFrame()
+        words = self.link_decisions()
+        links = run.recon_links
+        word = pl.DataFrame({"kind": [k for k, _, _ in words], "county_key": [c for _, c, _ in words],
+                             "doj_key": [d for _, _, d in words], "word": list(words.values())},
+                            schema={"kind": pl.String, "county_key": pl.String, "doj_key": pl.String, "word": pl.String})
+        order = pl.when(pl.col("status") == "proposed").then(0).otherwise(1)
+        return (links.join(word, on=["kind", "county_key", "doj_key"], how="left")
+                .with_columns(pl.col("word").fill_null(""), pl.col("score").round(2).cast(pl.String).alias("score_text"))
+                .sort(order, "kind", "score", "doj_key", "county_key", descending=[False, True, False, False, False]))
+
+    def reconciliation_by_courthouse(self) -> pl.DataFrame:
+        """Convictions of each list by courthouse (courthouse, county_only, doj_only,
+        both_disagreeing, both, total)."""
+        run = self.run
+        if run is None or not run.is_reconciliation or "provenance" not in run.results.columns:
+            return pl.DataFrame()
+        lists = ["county_only", "doj_only", "both_disagreeing", "both"]
+        frame = run.results.select(pl.col("courthouse").fill_null("(not recorded)"), "provenance")
+        out = frame.group_by("courthouse").agg([(pl.col("provenance") == p).sum().cast(pl.Int64).alias(p) for p in lists])
+        return out.with_columns(pl.sum_horizontal(lists).alias("total")).sort("total", "courthouse",
+                                                                               descending=[True, False])
+
+    def link_decisions(self) -> dict[tuple[str, str, str], str]:
+        """The clerk's word in force on each link: (kind, county key, DOJ key) -> confirm / split."""
+        if not self.is_open:
+            return {}
+        return {(d.kind, d.county_key, d.doj_key): d.decision for d in workspace_links.link_decisions(self.workspace)}
+
+    def link_history(self) -> list[dict]:
+        return workspace_links.link_decision_history(self.workspace) if self.is_open else []
+
+    def decide_link(self, kind: str, county_key: str, doj_key: str, decision: str, *, reason: str | None = None) -> int:
+        """Confirm or split a link, or ``withdraw`` the word in force (the undo the core offers:
+        the log is append-only, so a withdrawal is a decision of its own). It takes effect when
+        the two imports are reconciled again."""
+        self._require_idle()
+        decision_id = workspace_links.record_link_decision(self.workspace, kind, county_key, doj_key, decision,
+                                                           reason=reason)
+        self.links_changed.emit()
+        self.audit_changed.emit()
+        return decision_id
 
     def what_if(self, profile_a: profiles.Profile, profile_b: profiles.Profile) -> Task:
         if self.run is None:

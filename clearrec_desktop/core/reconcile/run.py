@@ -18,7 +18,7 @@ from ... import __version__
 from ..errors import Cancelled, InputError
 from ..ingest import importer
 from ..ingest.normalise import normalise_county
-from ..ingest.report import ImportReport, build_report
+from ..ingest.report import FileReport, ImportReport, build_report
 from ..safety import local_path
 from ..screen import profiles, summary
 from .linkage import LinkDecision
@@ -91,14 +91,26 @@ def run_reconcile(doj_file, county_file, *, mapping, county: str, as_of: date, p
         present = ", ".join(sorted(c for c in county_rep.rows_by_county if c)) or "none"
         raise InputError(f"{county_path.name}: no rows for county {county!r} (counties in it: {present}); "
                          "check the mapping's county column or its options.county")
+    return reconcile_imported(doj_rows, county_rows, doj_rep.files[0], county_rep.files[0], county=key, as_of=as_of,
+                              profile=profile, decisions=decisions, progress=lambda f, m: progress(0.55 + f * 0.45, m),
+                              cancel=cancel)
+
+
+def reconcile_imported(doj_rows: pl.DataFrame, county_rows: pl.DataFrame, doj_file: FileReport, county_file: FileReport,
+                       *, county: str, as_of: date, profile: profiles.Profile,
+                       decisions: list[LinkDecision] | tuple = (), progress=_noop, cancel=None) -> ReconcileRun:
+    """The reconciliation of two imports already read (the desktop app reconciles again from the
+    rows its workspace keeps, after the clerk confirms or splits links). ``county`` is the
+    normalised county key."""
+    key = county
     rec = reconcile(doj_rows, county_rows, county=key, as_of=as_of, profile=profile, decisions=decisions,
-                    progress=lambda f, m: progress(0.55 + f * 0.4, m), cancel=cancel)
+                    progress=lambda f, m: progress(f * 0.9, m), cancel=cancel)
     _check_cancel(cancel)
     progress(0.95, "Summarising")
-    report = build_report(rec.rows, doj_rep.files + county_rep.files)
+    report = build_report(rec.rows, [doj_file, county_file])
     inputs = [{"file": f.file, "path": f.path, "sha256": f.sha256, "size": f.size, "lines_read": f.lines_read,
                "rows_imported": f.rows_imported, "lines_rejected": len(f.rejected), "role": role}
-              for f, role in ((doj_rep.files[0], "doj"), (county_rep.files[0], "county"))]
+              for f, role in ((doj_file, "doj"), (county_file, "county"))]
     summ = summary.summarise(rec.rows, rec.results, county=key, as_of=as_of, profile=profile, inputs=inputs, version=__version__)
     summ["reconciliation"] = rec.counts
     progress(1.0, "Done")

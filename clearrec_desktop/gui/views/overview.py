@@ -94,6 +94,13 @@ class OverviewView(QWidget):
         changes_box = QGroupBox("Since the previous run")
         QVBoxLayout(changes_box).addWidget(self.changes)
         left.addWidget(changes_box)
+        # after a reconciliation of DOJ's list with the county's records (issue 15): its lists
+        self.reconciliation = QLabel()
+        self.reconciliation.setWordWrap(True)
+        self.reconciliation.setAccessibleName("Reconciliation with the county's records")
+        self.reconciliation_box = QGroupBox("Reconciliation with the county's records")
+        QVBoxLayout(self.reconciliation_box).addWidget(self.reconciliation)
+        left.addWidget(self.reconciliation_box)
         left.addStretch(1)
         grid.addLayout(left, 0, 0)
         grid.setColumnStretch(0, 1)
@@ -146,7 +153,22 @@ class OverviewView(QWidget):
                        "check the flag in Review.")
         return out
 
+    def _show_reconciliation(self) -> None:
+        counts = self.session.reconciliation_counts()
+        self.reconciliation_box.setVisible(counts is not None)
+        if counts is None:
+            self.reconciliation.setText("")
+            return
+        lists = counts.get("lists", {})
+        self.reconciliation.setText(
+            f"County only (DOJ's list missed them): <b>{fmt_int(lists.get('county_only', 0))}</b><br>"
+            f"DOJ only (no county record found): <b>{fmt_int(lists.get('doj_only', 0))}</b><br>"
+            f"Both, disagreeing: <b>{fmt_int(lists.get('both_disagreeing', 0))}</b><br>"
+            f"Both, agreeing: {fmt_int(lists.get('both', 0))}<br>"
+            "See the Reconciliation view for the lists and the links to confirm or split.")
+
     def refresh(self) -> None:
+        self._show_reconciliation()
         run = self.session.run
         if run is None:
             self.heading.setText("<h2>Overview</h2><p>No screening run yet. Import an extract first.</p>")

@@ -328,6 +328,16 @@ class ReportsView(QWidget):
             rows.append((table, chart))
         self.who_box = section("Who is affected", *rows)
 
+        # A reconciliation of DOJ's list with the county's records (issue 15): shown only then.
+        self.reconciliation_label = QLabel()
+        self.reconciliation_label.setWordWrap(True)
+        self.reconciliation_label.setAccessibleName("Reconciliation with the county's records")
+        self.reconciliation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reconciliation_table = FigureTable("Convictions of each list by courthouse")
+        self.reconciliation_box = section("Reconciliation with the county's records", self.reconciliation_label,
+                                          self.reconciliation_table)
+        self.reconciliation_box.hide()
+
         self.data_label = QLabel()
         self.data_label.setWordWrap(True)
         self.data_label.setAccessibleName("The data and the policy")
@@ -368,6 +378,32 @@ class ReportsView(QWidget):
             return
         self.heading.setText("<h2>Impact report</h2><p>Working out the figures…</p>")
 
+    def _show_reconciliation(self) -> None:
+        """The lists' counts (small counts suppressed like every published figure), what the
+        county-only list found by section and decade, and each list by courthouse."""
+        counts = self.session.reconciliation_counts()
+        self.reconciliation_box.setVisible(counts is not None)
+        if counts is None:
+            return
+        lists = counts.get("lists", {})
+
+        def items(d: dict) -> str:
+            return ", ".join(f"{esc(k)}: {pub(v)}" for k, v in sorted(d.items())) or "none"
+
+        self.reconciliation_label.setText(
+            f"<p>Found in the county's records only (the convictions DOJ's list missed): "
+            f"<b>{pub(lists.get('county_only', 0))}</b>; on DOJ's list only: <b>{pub(lists.get('doj_only', 0))}</b>; "
+            f"in both but recorded differently: <b>{pub(lists.get('both_disagreeing', 0))}</b>; in both, agreeing: "
+            f"<b>{pub(lists.get('both', 0))}</b>. People newly relieved (a county-only conviction dismissed or "
+            f"reduced): <b>{pub(counts.get('people_newly_relieved', 0))}</b>.</p>"
+            f"<p>County only, by code section: {items(counts.get('county_only_by_section', {}))}; "
+            f"by decade: {items(counts.get('county_only_by_decade', {}))}.</p>")
+        frame = self.session.reconciliation_by_courthouse()
+        header = ["Courthouse", "County only", "DOJ only", "Both, disagreeing", "Both, agreeing", "Total"]
+        rows = [[r["courthouse"], *(pub(r[k]) for k in ("county_only", "doj_only", "both_disagreeing", "both", "total"))]
+                for r in frame.iter_rows(named=True)]
+        self.reconciliation_table.set_rows(header, rows)
+
     def _update_enabled(self) -> None:
         self.save_button.setEnabled(self.session.run is not None and not self.session.runner.busy)
 
@@ -383,7 +419,9 @@ class ReportsView(QWidget):
             for chart in (self.outcome_chart, self.people_chart, self.section_chart, *self.breakdown_charts.values()):
                 chart.set_data([], [])
             self.data_label.setText("")
+            self.reconciliation_box.hide()
             return
+        self._show_reconciliation()
         county = (fig["county"] or "").title() or "County"
         profile = fig["profile"] or {}
         profile_title = profile.get("title") or profile.get("id") or "not recorded"

@@ -26,6 +26,7 @@ from ...core.screen import screening
 from ..dialogs import BulkDecisionDialog, DecisionDialog, ErrorDialog, NoteDialog
 from ..models import (
     DECISION_STATUSES,
+    PROVENANCE_FILTERS,
     REVIEW_COLUMNS,
     REVIEW_KEEP,
     ROW_ID,
@@ -153,7 +154,8 @@ class ReviewView(QWidget):
         self.filters: dict[str, QComboBox] = {}
         filter_row = QHBoxLayout()
         for key, label in [("outcome", "Outcome"), ("flag", "Flag"), ("section", "Section"),
-                           ("courthouse", "Courthouse"), ("decade", "Decade"), ("status", "Decision")]:
+                           ("courthouse", "Courthouse"), ("decade", "Decade"), ("status", "Decision"),
+                           ("provenance", "Source")]:
             combo = QComboBox()
             combo.setAccessibleName(f"Filter by {label.lower()}")
             combo.setToolTip(f"Show only convictions with this {label.lower()}")
@@ -335,6 +337,7 @@ class ReviewView(QWidget):
         fill("courthouse", [(c, c) for c in frame.get_column("courthouse").drop_nulls().unique().sort().to_list()])
         fill("decade", [(d, d) for d in frame.get_column("_decade").unique().sort().to_list()])
         fill("status", [(s, s) for s in DECISION_STATUSES])
+        fill("provenance", list(PROVENANCE_FILTERS) if frame.get_column("_provenance").null_count() < frame.height else [])
 
     def filter_expr(self) -> pl.Expr | None:
         values = {k: c.currentData() for k, c in self.filters.items()}
