@@ -26,6 +26,7 @@ from ..core.errors import Cancelled, InputError
 from ..core.ingest import county_files, county_mapping, importer, spreadsheets
 from ..core.ingest import report as ingest_report
 from ..core.ingest import rowstore
+from ..core.ingest.normalise import normalise_county
 from ..core.ingest.rowstore import RowStore
 from ..core.outputs import common as outputs_common
 from ..core.outputs import doj_layout, impact_report, packet, workbook
@@ -335,6 +336,28 @@ def _reconcile_files(progress, cancel, ws: Workspace, doj_path: Path, county_pat
             report["mapping"] = mapping
         ids.append(ws.add_import(file_report.file, file_report.sha256, file_report.size, report, rows))
     state = _store_reconciliation(ws, run, ids)
+    progress(1.0, "Saved")
+    return state
+
+
+def _reconcile_pending(progress, cancel, ws: Workspace, held: RunState, pending: PendingImport, county: str,
+                       as_of: date, profile: profiles.Profile) -> RunState:
+    """The county's export just read, reconciled with the DOJ extract the current run holds (the
+    third answer to "add or replace?"); the county file is stored as an import of its own."""
+    progress(0.02, "Loading DOJ's extract from the workspace")
+    doj_rows = ws.load_import_rows(held.import_ids[0])
+    county_rows = pending.rows.collect() if isinstance(pending.rows, RowStore) else pending.rows
+    if cancel.is_set():
+        raise Cancelled()
+    run = reconcile_run.reconcile_imported(
+        doj_rows, county_rows, held.report.files[0], pending.report.files[0], county=normalise_county(county),
+        as_of=as_of, profile=profile, decisions=workspace_links.link_decisions(ws),
+        progress=lambda f, m: progress(0.1 + f * 0.8, m), cancel=cancel)
+    if cancel.is_set():
+        raise Cancelled()
+    progress(0.92, "Saving to the workspace")
+    new_ids = _store_import(ws, pending)
+    state = _store_reconciliation(ws, run, [held.import_ids[0], *new_ids])
     progress(1.0, "Saved")
     return state
 
@@ -883,7 +906,19 @@ class Session(QObject):
     # How a file read while the workspace already holds a run joins it. "replace": the new file
     # alone; "add": screened together with what the run holds. (Reconciling a county file with
     # the DOJ extract is a third way, offered once the reconciliation stage is in the app.)
-    IMPORT_MODES = ("replace", "add")
+    # "reconcile": a county export read while the run holds one DOJ extract is reconciled with it.
+    IMPORT_MODES = ("replace", "add", "reconcile")
+
+    def can_reconcile_pending(self) -> bool:
+        """The pending file is a county export (read through a column mapping) and the current
+        run holds exactly one DOJ extract, not yet reconciled."""
+        run, pending = self.run, self.pending
+        if run is None or pending is None or run.is_reconciliation or not pending.mapping:
+            return False
+        if len(run.import_ids) != 1 or len(pending.report.files) != 1:
+            return False
+        held = next((i for i in self.workspace.imports() if i["import_id"] == run.import_ids[0]), None)
+        return held is not None and not held["report"].get("mapping")
 
     def import_choices(self) -> dict[str, str]:
         """What each way of importing the pending file does, in plain words, when the workspace
@@ -894,7 +929,13 @@ class Session(QObject):
         held = ", ".join(f.file for f in run.report.files) or "the earlier import"
         new = ", ".join(p.name for p in pending.paths) or "the new file"
         n = run.results.height
-        return {
+        out = {}
+        if self.can_reconcile_pending():
+            out["reconcile"] = (f"{new} (the county's own records) is compared with {held} (DOJ's list): people and "
+                                "convictions are linked across the two and three lists are screened: convictions "
+                                "DOJ's list missed, convictions the county cannot find, and those recorded "
+                                "differently. Links are shown to confirm or split in the Reconciliation view.")
+        return out | {
             "add": (f"{new} is screened together with {held}: people who appear in both are seen with "
                     f"their whole record, and the {n:,} convictions screened now stay in every view."),
             "replace": (f"Only {new} is screened. The {n:,} convictions from {held} leave every view "
@@ -914,7 +955,13 @@ class Session(QObject):
             raise InputError("choose a file to import first")
         if mode not in self.IMPORT_MODES:
             raise InputError(f"unknown way of importing {mode!r}")
-        if mode == "add" and self.run is not None:
+        if mode == "reconcile":
+            if not self.can_reconcile_pending():
+                raise InputError("a reconciliation needs a county export read with its column mapping while the "
+                                 "workspace holds one DOJ extract")
+            task = self.runner.start("Reconciling DOJ's extract with the county's records", _reconcile_pending,
+                                     self.workspace, self.run, self.pending, county, as_of, profile)
+        elif mode == "add" and self.run is not None:
             same = self.duplicate_files()
             if same:
                 raise InputError(f"{', '.join(same)}: the workspace already holds this file; adding it again "

@@ -179,3 +179,52 @@ def test_reconcile_walk(qtbot, tmp_path, demo_extract, county_export):
     wait_idle(qtbot, s, 120000)
     assert s.run.is_reconciliation and s.run.recon_table.height == s.run.results.height
     assert view.count("county_only") == s.run.summary["reconciliation"]["lists"]["county_only"]
+
+
+def test_a_county_export_imported_after_the_doj_extract_can_be_reconciled(qtbot, tmp_path, demo_extract, county_export):
+    """The "add or replace?" question offers a third answer when the file read is the county's
+    export and the workspace holds one DOJ extract: reconcile them (the same lists as File >
+    Reconcile)."""
+    county_file, mapping = county_export
+    window = MainWindow()
+    qtbot.addWidget(window)
+    s = window.session
+    s.create_workspace(tmp_path / "rec2.clearrec", PASSPHRASE, "SACRAMENTO")
+    s.read_files([demo_extract])
+    wait_idle(qtbot, s)
+    assert s.import_choices() == {}  # the first import: nothing to choose
+    s.screen_pending("SACRAMENTO", AS_OF, window.import_view.selected_profile())
+    wait_idle(qtbot, s, 120000)
+    assert s.run is not None and not s.run.is_reconciliation
+    s.read_files([demo_extract])  # another DOJ extract: add or replace only
+    wait_idle(qtbot, s)
+    assert set(s.import_choices()) == {"add", "replace"}
+    s.read_files([county_file], mapping)
+    wait_idle(qtbot, s)
+    choices = s.import_choices()
+    assert set(choices) == {"reconcile", "add", "replace"} and "DOJ's list missed" in choices["reconcile"]
+
+    clicked = []
+
+    def answer(box) -> None:
+        button = next(b for b in box.buttons() if "concile" in b.text())
+        clicked.append(box.informativeText())
+        button.click()
+
+    answer_next_dialog(answer)
+    assert window.import_view.ask_import_mode() == "reconcile"
+    assert "Reconcile:" in clicked[0]
+    s.screen_pending("SACRAMENTO", AS_OF, window.import_view.selected_profile(), "reconcile")
+    wait_idle(qtbot, s, 120000)
+    run = s.run
+    assert run.is_reconciliation and len(run.import_ids) == 2
+    lists = run.summary["reconciliation"]["lists"]
+    assert lists["county_only"] > 0 and lists["doj_only"] > 0
+    assert window.reconcile_view.count("county_only") == lists["county_only"]
+    assert set(run.results["provenance"]) == {"both", "both_disagreeing", "doj_only", "county_only"}
+    # the same lists as reconciling the two files in one go
+    from clearrec_desktop.core.reconcile import run as reconcile_run
+
+    ref = reconcile_run.run_reconcile(demo_extract, county_file, mapping=mapping, county="Sacramento", as_of=AS_OF,
+                                      profile=window.import_view.selected_profile())
+    assert ref.summary["reconciliation"]["lists"] == lists

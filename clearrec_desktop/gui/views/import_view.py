@@ -426,10 +426,11 @@ class ImportView(QWidget):
                           "The workspace already holds a screened import. What should this file do?", parent=self)
         box.setInformativeText("".join(f"<p><b>{label}:</b> {esc(choices[mode])}</p>"
                                        for mode, label in (("add", "Add"), ("replace", "Replace"))))
-        # (The reconciliation of a county file with the DOJ extract will be offered here as a
-        # third button once it is in the app.)
         buttons = {box.addButton("&Add to the workspace", QMessageBox.ButtonRole.AcceptRole): "add",
                    box.addButton("Re&place", QMessageBox.ButtonRole.DestructiveRole): "replace"}
+        if "reconcile" in choices:  # a county export beside the DOJ extract held (issue 15)
+            box.setInformativeText(box.informativeText() + f"<p><b>Reconcile:</b> {esc(choices['reconcile'])}</p>")
+            buttons[box.addButton("Re&concile with DOJ's extract", QMessageBox.ButtonRole.AcceptRole)] = "reconcile"
         box.addButton(QMessageBox.StandardButton.Cancel)
         self.mode_box = box
         box.exec()
