@@ -1109,6 +1109,17 @@ class Session(QObject):
         return out.with_columns(pl.sum_horizontal(lists).alias("total")).sort("total", "courthouse",
                                                                                descending=[True, False])
 
+    def supplemental_note(self) -> str:
+        """What a supplemental motion holds for the current run, in plain words (the core decides:
+        after a reconciliation, only the convictions found in the county's records only)."""
+        counts = self.reconciliation_counts()
+        if counts is None:
+            return ("This run is not a reconciliation, so nothing tells which convictions DOJ's list missed: "
+                    "reconcile DOJ's extract with the county's records first (Reconciliation view).")
+        n = int(counts.get("lists", {}).get("county_only", 0))
+        return (f"This reconciliation found {n:,} conviction{'s' if n != 1 else ''} in the county's records only; "
+                "only those go in. Convictions on DOJ's list are left out, with that reason in the cover report.")
+
     def link_decisions(self) -> dict[tuple[str, str, str], str]:
         """The clerk's word in force on each link: (kind, county key, DOJ key) -> confirm / split."""
         if not self.is_open:

@@ -146,7 +146,6 @@ def test_reconcile_walk(qtbot, tmp_path, demo_extract, county_export):
     # -- the supplemental packet: only county-only convictions
     from pypdf import PdfReader
 
-    from clearrec_desktop.core.outputs.filing import FilingOptions
     from clearrec_desktop.core.safety import resource_path
 
     s.load_office_file(resource_path("demo/office.toml"))
@@ -154,11 +153,19 @@ def test_reconcile_walk(qtbot, tmp_path, demo_extract, county_export):
     county_only = results.filter((pl.col("provenance") == "county_only") & pl.col("outcome").is_in(["dismiss", "reduce"])
                                  & (pl.col("court_case_number").fill_null("") != ""))
     assert county_only.height > 0
-    options = FilingOptions(posture="supplemental", include="undecided", include_juvenile=True)
-    task = s.build_documents(options=options)
-    built = []
-    task.succeeded.connect(built.append)
+    # Documents: the supplemental posture, whose hint says what the reconciliation found
+    window.show_view("documents")
+    docs = window.documents_view
+    docs.posture.setCurrentIndex(docs.posture.findData("supplemental"))
+    n_only = s.run.summary["reconciliation"]["lists"]["county_only"]
+    assert f"found {n_only:,} conviction" in docs.posture_hint.text()
+    docs.filing_date.setDate(QDate(2026, 12, 1))
+    docs.include_undecided.setChecked(True)
+    docs.include_juvenile.setChecked(True)
+    task = docs.build()
+    assert task is not None
     wait_idle(qtbot, s, 120000)
+    built = [docs.doc_set] if docs.doc_set is not None else []
     assert built, "the documents were not built"
     texts = []
     for doc in built[0].documents:  # the motion packets (the cover report lists what was left out)

@@ -419,6 +419,8 @@ class DocumentsView(QWidget):
         self._mark_counts_stale()
         self._update_heading()
         self._update_enabled()
+        if self.posture.currentData() == "supplemental":
+            self._on_posture_changed()  # the hint says what the run's reconciliation found
 
     def _on_decisions_changed(self) -> None:
         self._mark_built_stale("The decisions changed since these documents were built")
@@ -437,7 +439,7 @@ class DocumentsView(QWidget):
                             "beyond the statute on the People's motion, PC 1385).",
             "petition": "The office's response to one person's petition or application (HS 11361.8): give the "
                         "date it was filed and its court case number(s).",
-        }[key])
+        }[key] + (" " + self.session.supplemental_note() if key == "supplemental" else ""))
         self._on_options_changed()
 
     def filing_options(self, *, for_counting: bool = False) -> FilingOptions:
