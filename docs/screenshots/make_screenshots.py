@@ -211,6 +211,26 @@ def main(argv: list[str]) -> int:
         shot("review-dark")
         app.setPalette(light)
 
+        # Reconciliation (issue 15): the demo extract against a county export made for the same
+        # people, with cases missing on either side and a few disagreements planted
+        import tomllib
+
+        from clearrec_desktop.core import demo_county
+
+        county_file = tmp / "county-cms-export.csv"
+        demo_county.write_county_export(extract, county_file, county="SACRAMENTO", seed=3,
+                                        mapping_path=tmp / "county.mapping.toml")
+        mapping = tomllib.loads((tmp / "county.mapping.toml").read_text(encoding="utf-8"))
+        window.show_view("reconcile")
+        rec = window.reconcile_view
+        rec.start(extract, county_file, {"columns": mapping["columns"], "options": mapping.get("options", {})},
+                  "Sacramento", DEMO_AS_OF, profiles.load_profile("statutory"))
+        wait_idle(app, window.session)
+        rec.count_buttons["both_disagreeing"].click()
+        rec.list_table.selectRow(0)
+        rec.select_link(kind="conviction")
+        shot("reconciliation")
+
         window.close()
         settle(app)
     return 0

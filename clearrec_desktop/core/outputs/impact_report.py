@@ -177,6 +177,34 @@ def impact_figures(summary: dict, results: pl.DataFrame, *, rules: Sequence[str]
         "dismiss_everything": everything,
         "groups": groups,
         "publishable_note": publishable.get("note"),
+        "reconciliation": _reconciliation_figures(summary, results),
+    }
+
+
+RECONCILIATION_LISTS = (("county_only", "Found in the county's records only (not on DOJ's list)"),
+                        ("doj_only", "On DOJ's list only (no county record found)"),
+                        ("both_disagreeing", "In both, recorded differently"),
+                        ("both", "In both, recorded alike"))
+
+
+def _reconciliation_figures(summary: dict, results: pl.DataFrame) -> dict | None:
+    """A reconciliation's figures (issue 15): each list's count, county-only convictions by
+    section and decade, people newly relieved, and each list by courthouse; None for a run
+    that is not a reconciliation."""
+    rec = summary.get("reconciliation")
+    if not isinstance(rec, dict) or "provenance" not in results.columns:
+        return None
+    keys = [k for k, _ in RECONCILIATION_LISTS]
+    frame = results.select(pl.col("courthouse").fill_null("Not recorded") if "courthouse" in results.columns
+                           else pl.lit("Not recorded").alias("courthouse"), "provenance")
+    by_court = (frame.group_by("courthouse").agg([(pl.col("provenance") == k).sum().alias(k) for k in keys])
+                .sort("courthouse"))
+    return {
+        "lists": {k: int((rec.get("lists") or {}).get(k, 0)) for k in keys},
+        "by_section": dict(rec.get("county_only_by_section") or {}),
+        "by_decade": dict(rec.get("county_only_by_decade") or {}),
+        "people_newly_relieved": rec.get("people_newly_relieved"),
+        "by_courthouse": {r["courthouse"]: {k: int(r[k]) for k in keys} for r in by_court.iter_rows(named=True)},
     }
 
 
@@ -433,6 +461,24 @@ def build_impact_report(
         file_rows.append([str(f.get("file", "")), *(f"{_as_int(f.get(k)):,}" if _as_int(f.get(k)) is not None else ""
                                                      for k in ("lines_read", "rows_imported", "lines_rejected"))])
     story.append(table(file_rows, [3.1 * inch, 1.1 * inch, 1.1 * inch, 1.1 * inch]))
+
+    rec = fig.get("reconciliation")
+    if rec:
+        # DOJ's list against the county's own records (issue 15)
+        list_rows = [["List", "Convictions"]] + [[label, pub(rec["lists"].get(k, 0))] for k, label in RECONCILIATION_LISTS]
+        court_rows = [["Courthouse", "County only", "DOJ only", "Recorded differently", "Alike"]] + [
+            [court, *(pub(v.get(k, 0)) for k, _ in RECONCILIATION_LISTS)] for court, v in rec["by_courthouse"].items()]
+        found = ", ".join(f"{k}: {pub(v)}" for k, v in sorted(rec["by_section"].items())) or "none"
+        decades = ", ".join(f"{k}: {pub(v)}" for k, v in sorted(rec["by_decade"].items())) or "none"
+        story.append(KeepTogether([
+            p("DOJ's list compared with the county's own records", h2),
+            p("The county's own case records were compared with the Department of Justice's list. Convictions "
+              "found in the county's records only were screened with the same policy; people newly relieved "
+              f"(a conviction DOJ's list missed dismissed or reduced): {pub(rec.get('people_newly_relieved'))}. "
+              f"Found in the county's records only, by code section: {found}; by decade: {decades}.", body),
+            Spacer(1, 4), table(list_rows, [4.0 * inch, 1.1 * inch]), Spacer(1, 6),
+            table(court_rows, [2.3 * inch, 0.95 * inch, 0.95 * inch, 1.25 * inch, 0.8 * inch]),
+            *note_if_suppressed(list_rows, court_rows)]))
 
     sections = sorted(fig["by_section"].items(), key=lambda kv: (_is_unknown(kv[0]), kv[0]))
     section_label = {k: "Unknown" if _is_unknown(k) else k for k, _ in sections}
