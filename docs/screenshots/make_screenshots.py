@@ -180,7 +180,13 @@ def main(argv: list[str]) -> int:
         window.show_view("documents")
         documents = window.documents_view
         documents.load_office_file(resource_path("demo/office.toml"))
-        documents.build()
+        # the filing's posture and what goes in are never assumed: the response to DOJ's list
+        documents.posture.setCurrentIndex(documents.posture.findData("doj_list"))
+        documents.doj_received.setDate(QDate(2026, 9, 15))
+        documents.filing_date.setDate(QDate(2026, 11, 20))
+        documents.include_undecided.setChecked(True)
+        if documents.build() is None:
+            raise RuntimeError("the documents could not be built")
         wait_idle(app, window.session)
         wait_for(app, lambda: documents.counts is not None)
         shot("documents")
