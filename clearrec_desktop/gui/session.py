@@ -1035,7 +1035,7 @@ class Session(QObject):
     # code for a disagreement on it, or None when it is not compared).
     PAIR_FIELDS = (("Court case number", "court_case_number", "case_number"), ("Code section", "code_section", "section"),
                    ("Level", "level", "level"), ("Conviction date", "conviction_date", "date"),
-                   ("Convicted", "convicted", "disposition"), ("Source file", "source_file", None),
+                   ("Disposition", "convicted", "disposition"), ("Source file", "source_file", None),
                    ("Source line", "source_line", None))
 
     def reconciliation_list(self, provenance: str | None = None) -> pl.DataFrame:
@@ -1075,6 +1075,8 @@ class Session(QObject):
         codes = (r.get("disagree_on") or "").split(";")
         for label, key, code in self.PAIR_FIELDS:
             d, c = r.get(f"doj_{key}"), r.get(f"county_{key}")
+            if key == "convicted":  # the disposition, as the disagreement text says it
+                d, c = ({True: "convicted", False: "not a conviction"}.get(v) for v in (d, c))
             d = "" if d is None else str(d)
             c = "" if c is None else str(c)
             differs = code is not None and code in codes

@@ -89,6 +89,7 @@ def verify(ws) -> VerifyReport:
         _check_runs(ws, conn, by_action.get("run", []), rep)
         _check_notes(ws, conn, by_action.get("note", []), rep)
         _check_links(ws, conn, by_action.get("link_decision", []), rep)
+        _check_reconciliations(conn, by_action.get("reconciliation_tables", []), rep)
         _check_storage(conn, rep)
         _check_sessions(ws, by_action.get("opened_without_log", []), rep)
     return rep
@@ -230,6 +231,22 @@ def _check_frame(conn, frame_id, chained: str | None, what: str, seq: int, rep: 
                     + (" (its checksum was recomputed to hide it)" if stored == actual else ""), seq)
     elif stored != actual:
         rep.problem(f"the stored {what} (audit entry {seq}) is damaged: its checksum does not match", seq)
+
+
+def _check_reconciliations(conn, entries: list[dict], rep: VerifyReport) -> None:
+    """A reconciliation run's table and links (workspace/reconciliations.py) against the
+    digests its audit entry recorded."""
+    if not entries:
+        return
+    stored = {r[0]: r for r in conn.execute("SELECT run_id, table_frame_id, links_frame_id FROM run_reconciliations")}
+    for e in entries:
+        d = e["details"]
+        row = stored.get(d.get("run_id"))
+        if row is None:
+            rep.problem(f"the reconciliation tables of run {d.get('run_id')} (audit entry {e['seq']}) are missing", e["seq"])
+            continue
+        _check_frame(conn, row[1], d.get("table_sha256"), f"reconciliation table of run {row[0]}", e["seq"], rep)
+        _check_frame(conn, row[2], d.get("links_sha256"), f"reconciliation links of run {row[0]}", e["seq"], rep)
 
 
 def _check_imports(ws, conn, entries: list[dict], rep: VerifyReport) -> None:

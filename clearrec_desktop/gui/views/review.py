@@ -154,8 +154,7 @@ class ReviewView(QWidget):
         self.filters: dict[str, QComboBox] = {}
         filter_row = QHBoxLayout()
         for key, label in [("outcome", "Outcome"), ("flag", "Flag"), ("section", "Section"),
-                           ("courthouse", "Courthouse"), ("decade", "Decade"), ("status", "Decision"),
-                           ("provenance", "Source")]:
+                           ("courthouse", "Courthouse"), ("decade", "Decade"), ("status", "Decision")]:
             combo = QComboBox()
             combo.setAccessibleName(f"Filter by {label.lower()}")
             combo.setToolTip(f"Show only convictions with this {label.lower()}")
@@ -169,6 +168,13 @@ class ReviewView(QWidget):
             box.addWidget(lab)
             box.addWidget(combo)
             filter_row.addLayout(box)
+        # a reconciliation's source of each conviction (issue 15), beside the search box so the
+        # filter row keeps its width
+        source = self.filters["provenance"] = QComboBox()
+        source.setAccessibleName("Filter by source")
+        source.setToolTip("After a reconciliation: show only convictions found in the county's records only, on "
+                          "DOJ's list only, or in both")
+        source.currentIndexChanged.connect(self.apply_filters)
         self.bulk_button = QPushButton("Accept &proposals…")
         self.bulk_button.setAccessibleName("Accept the proposals of the selected cases, or of all cases shown")
         self.bulk_button.setToolTip("Select several rows (Shift or Ctrl + click) to accept those; with one row "
@@ -194,7 +200,13 @@ class ReviewView(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        source_label = QLabel("S&ource:")
+        source_label.setBuddy(self.filters["provenance"])
+        search_row.addWidget(source_label)
+        search_row.addWidget(self.filters["provenance"])
+        ll.addLayout(search_row)
         ll.addLayout(filter_row)
         ll.addWidget(self.table, 1)
         ll.addWidget(self.count_label)
