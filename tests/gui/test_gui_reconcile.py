@@ -12,7 +12,7 @@ from io import BytesIO
 import polars as pl
 import pytest
 from gui_helpers import AS_OF, PASSPHRASE, answer_next_dialog, wait_idle
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from clearrec_desktop.core import demo_county
@@ -84,7 +84,8 @@ def test_reconcile_walk(qtbot, tmp_path, demo_extract, county_export):
     view.count_buttons["county_only"].click()
     view.list_table.selectRow(0)
     cid = view.current_conviction()
-    view.open_button.click()
+    view.list_table.setFocus()
+    qtbot.keyClick(view.list_table, Qt.Key.Key_Return)  # Enter (or a double-click) opens it in Review
     assert window.current_view() == "review"
     review = window.review_view
     assert review.current_conviction_id() == cid

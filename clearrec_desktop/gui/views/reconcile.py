@@ -203,7 +203,7 @@ class ReconcileView(QWidget):
         self.list_model = FrameModel(LIST_COLUMNS, self, keep=["conviction_id", "provenance", "subject_id"])
         self.list_table = QTableView()
         configure_table(self.list_table, self.list_model, "Convictions of the list", sortable=True)
-        self.list_table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.list_table.activated.connect(lambda _i: self.open_selected())  # double-click or Enter
         self.list_table.selectionModel().currentRowChanged.connect(lambda *_a: self._show_pair())
         upper.addWidget(self.list_table)
         pair_box = QGroupBox("DOJ's record and the county's, side by side")
