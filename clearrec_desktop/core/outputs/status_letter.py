@@ -104,7 +104,8 @@ def build_status_letter(person: Mapping[str, Any], convictions: Sequence[Mapping
                         + ("s" if len(convictions) != 1 else "") + " we reviewed under Proposition 64.", _BODY)]
     for row in convictions:
         story.append(Paragraph(conviction_paragraph(row), _BODY))
-    granted = [r for r in convictions if r.get("ruling") in ("granted", "granted_differently")]
+    # only an order granted as asked says what relief it gave; "granted differently" is not explained
+    granted = [r for r in convictions if r.get("ruling") == "granted"]
     if any((r.get("action") or "").startswith("dismiss") for r in granted):
         story += [Paragraph("What a dismissal and sealing means", _HEAD), Paragraph(DEEMED, _BODY)]
     if any((r.get("action") or "").startswith(("redesignate", "resentence")) for r in granted):
