@@ -228,8 +228,10 @@ class PersonIndex:
 
     def __init__(self, results: pl.DataFrame, run_id: int | None = None) -> None:
         self.run_id = run_id
-        cols = [c for c in ("subject_id", "name", "dob", "cii_number", "court_case_number") if c in results.columns]
+        cols = [c for c in ("conviction_id", "subject_id", "name", "dob", "cii_number", "court_case_number",
+                            "courthouse", "conviction_date", "code_section", "level", "outcome") if c in results.columns]
         convictions = results.select(cols)
+        self.convictions = convictions.drop("name", "dob", "cii_number", strict=False)
         people = convictions.group_by("subject_id", maintain_order=True).agg(
             pl.col("name").first(), pl.col("dob").first().cast(pl.String),
             pl.col("cii_number").first().cast(pl.String))
@@ -460,22 +462,25 @@ class FilingLog:
                 out.append(d)
             return out
 
-    def filing_convictions(self, filing_id: int | None = None) -> pl.DataFrame:
-        """The convictions of one filing (or of every filing), with the filing's id and state."""
+    def filing_convictions(self, filing_id: int | None = None, *, ids: Sequence[str] | None = None) -> pl.DataFrame:
+        """The convictions of one filing (or of every filing; or only these conviction ids)."""
         schema = {"filing_id": pl.Int64, **{c: pl.String for c in _FILING_CONVICTION_COLUMNS}}
         with self._lock:
             conn = self._db()
             if not _has_tables(conn):
                 return pl.DataFrame(schema=schema)
             sql = f"SELECT filing_id, {', '.join(_FILING_CONVICTION_COLUMNS)} FROM filing_convictions"
-            rows = conn.execute(sql + (" WHERE filing_id = ?" if filing_id is not None else ""),
-                                (filing_id,) if filing_id is not None else ()).fetchall()
+            if ids is not None:
+                rows = _select_in(conn, sql, "conviction_id", ids)
+            else:
+                rows = conn.execute(sql + (" WHERE filing_id = ?" if filing_id is not None else ""),
+                                    (filing_id,) if filing_id is not None else ()).fetchall()
         return pl.DataFrame(rows, schema=schema, orient="row")
 
-    def _active_filed(self) -> pl.DataFrame:
+    def _active_filed(self, ids: Sequence[str] | None = None) -> pl.DataFrame:
         """Convictions of active filings (not withdrawn, not amended): the latest filing per conviction."""
         active = {f["filing_id"]: f for f in self.filings() if f["state"] == "active"}
-        frame = self.filing_convictions()
+        frame = self.filing_convictions(ids=ids)
         if not active:
             return frame.head(0).with_columns(pl.lit(None, pl.String).alias("filed_on"))
         filed_on = pl.DataFrame({"filing_id": list(active), "filed_on": [f["filed_on"] for f in active.values()]},
@@ -627,16 +632,17 @@ class FilingLog:
             result.by_ruling[r[2]] = result.by_ruling.get(r[2], 0) + 1
         return result
 
-    def rulings(self) -> pl.DataFrame:
-        """Every ruling recorded, oldest first."""
+    def rulings(self, ids: Sequence[str] | None = None) -> pl.DataFrame:
+        """Every ruling recorded (or those of these conviction ids), oldest first."""
         cols = {"ruling_id": pl.Int64, "at": pl.String, "reviewer": pl.String, "filing_id": pl.Int64,
                 "conviction_id": pl.String, "ruling": pl.String, "order_date": pl.String, "source": pl.String}
         with self._lock:
             conn = self._db()
             if not _has_tables(conn):
                 return pl.DataFrame(schema=cols)
-            rows = conn.execute(f"SELECT {', '.join(cols)} FROM rulings ORDER BY ruling_id").fetchall()
-        return pl.DataFrame(rows, schema=cols, orient="row")
+            sql = f"SELECT {', '.join(cols)} FROM rulings"
+            rows = _select_in(conn, sql, "conviction_id", ids) if ids is not None else conn.execute(sql).fetchall()
+        return pl.DataFrame(rows, schema=cols, orient="row").sort("ruling_id")
 
     # ----------------------------------------------------------------- DOJ
 
@@ -671,13 +677,21 @@ class FilingLog:
         it got there (``since``), the decision, filing, latest ruling and order date."""
         run = self.latest_run() if run_id is None else {"run_id": run_id}
         base = (self.load_results(run["run_id"]).select("conviction_id", "courthouse", "conviction_date")
-                .with_columns(pl.col("conviction_date").cast(pl.String), pl.lit(True).alias("in_run"))
-                if run else pl.DataFrame(schema={"conviction_id": pl.String, "courthouse": pl.String,
-                                                 "conviction_date": pl.String, "in_run": pl.Boolean}))
-        decisions = self.current_decisions().select(
+                if run else None)
+        return self._statuses_of(base)
+
+    def _statuses_of(self, base: pl.DataFrame | None, ids: Sequence[str] | None = None) -> pl.DataFrame:
+        """Statuses of the convictions in ``base`` (and, without ``ids``, of every filed one);
+        with ``ids`` only those convictions are read from the tables (a lookup)."""
+        if base is None:
+            base = pl.DataFrame(schema={"conviction_id": pl.String, "courthouse": pl.String,
+                                        "conviction_date": pl.String})
+        base = base.select("conviction_id", "courthouse", pl.col("conviction_date").cast(pl.String),
+                           pl.lit(True).alias("in_run"))
+        decisions = self._decisions_of(ids).select(
             "conviction_id", "decision", pl.col("decided_at").str.slice(0, 10).alias("decided_on"))
-        filed = self._active_filed().select("conviction_id", "filing_id", "filed_on", "exhibit", "action")
-        rulings = self.rulings()
+        filed = self._active_filed(ids).select("conviction_id", "filing_id", "filed_on", "exhibit", "action")
+        rulings = self.rulings(ids)
         if filed.height and rulings.height:
             # a ruling counts while its filing (or the one amending it) is the conviction's filing
             latest = (rulings.join(filed.select("conviction_id"), on="conviction_id", how="semi")
@@ -685,7 +699,7 @@ class FilingLog:
                       .select("conviction_id", "ruling", "order_date"))
         else:
             latest = pl.DataFrame(schema={"conviction_id": pl.String, "ruling": pl.String, "order_date": pl.String})
-        notices = self._doj_notices()
+        notices = self._doj_notices(ids)
         extra = filed.join(base, on="conviction_id", how="anti").select("conviction_id")
         frame = pl.concat([base, extra.with_columns(pl.lit(None, pl.String).alias("courthouse"),
                                                     pl.lit(None, pl.String).alias("conviction_date"),
@@ -707,14 +721,32 @@ class FilingLog:
                  .otherwise(pl.lit(None, pl.String)))
         return frame.with_columns(status.alias("status")).with_columns(since.alias("since"))
 
-    def _doj_notices(self) -> pl.DataFrame:
+    def _doj_notices(self, ids: Sequence[str] | None = None) -> pl.DataFrame:
         schema = {"conviction_id": pl.String, "reported_on": pl.String}
         with self._lock:
             conn = self._db()
             if not _has_tables(conn):
                 return pl.DataFrame(schema=schema)
-            rows = conn.execute("SELECT conviction_id, MAX(reported_on) FROM doj_notices GROUP BY conviction_id").fetchall()
-        return pl.DataFrame(rows, schema=schema, orient="row")
+            sql = "SELECT conviction_id, reported_on FROM doj_notices"
+            rows = _select_in(conn, sql, "conviction_id", ids) if ids is not None else conn.execute(sql).fetchall()
+        return (pl.DataFrame(rows, schema=schema, orient="row").group_by("conviction_id")
+                .agg(pl.col("reported_on").max()))
+
+    def _decisions_of(self, ids: Sequence[str] | None) -> pl.DataFrame:
+        if ids is None:
+            return self.current_decisions()
+        with self._lock:
+            effective = [stack[-1] for c in ids if (stack := self._active.get(c))]
+        frame = self.current_decisions().head(0) if not effective else None
+        if frame is not None:
+            return frame
+        from .schema import _DECISION_SCHEMA
+
+        with self._lock:
+            rows = _select_in(self._db(), "SELECT conviction_id, decision, at FROM decision_events", "event_id",
+                              effective)
+        return pl.DataFrame(rows, schema={"conviction_id": pl.String, "decision": pl.String,
+                                          "decided_at": _DECISION_SCHEMA["decided_at"]}, orient="row")
 
     def status_counts(self, statuses: pl.DataFrame | None = None) -> dict[str, int]:
         """How many convictions are at each status (every status listed, zeros included)."""
@@ -811,12 +843,14 @@ class FilingLog:
                  if v is not None and str(v).strip()}
         if not given:
             raise InputError("give a name, a date of birth, a CII number or a case number to look up")
-        people = self.person_index().find(name=name, dob=dob, cii=cii, case=case, limit=limit)
-        statuses = self.statuses()
-        results = self.load_results(self.latest_run()["run_id"])
+        index = self.person_index()
+        people = index.find(name=name, dob=dob, cii=cii, case=case, limit=limit)
+        mine = index.convictions.filter(pl.col("subject_id").is_in([p["subject_id"] for p in people]))
+        ids = mine.get_column("conviction_id").to_list()
+        statuses = self._statuses_of(mine, ids).filter(pl.col("in_run"))
         out = []
         for p in people:
-            convictions = (results.filter(pl.col("subject_id") == p["subject_id"])
+            convictions = (mine.filter(pl.col("subject_id") == p["subject_id"])
                            .select("conviction_id", "court_case_number", "courthouse",
                                    pl.col("conviction_date").cast(pl.String), "code_section", "level", "outcome")
                            .join(statuses.select("conviction_id", "status", "since", "decision", "filing_id",
@@ -849,6 +883,16 @@ class FilingLog:
                 conn.execute("INSERT INTO lookups (at, reviewer, fields, reason, matches, audit_seq) "
                              "VALUES (?, ?, ?, ?, ?, ?)", (at, self.reviewer(), "letter", reason.strip(), 1, seq))
                 return seq
+
+
+def _select_in(conn, sql: str, column: str, values: Sequence[Any]) -> list[tuple]:
+    """``sql WHERE column IN (...)`` in chunks SQLite accepts."""
+    values = list(values)
+    out: list[tuple] = []
+    for i in range(0, len(values), 500):
+        part = values[i:i + 500]
+        out += conn.execute(f"{sql} WHERE {column} IN ({', '.join('?' * len(part))})", part).fetchall()
+    return out
 
 
 def _parse_dates(expr: pl.Expr) -> pl.Expr:
