@@ -561,10 +561,15 @@ def _impact_figures(progress, cancel, summary: dict, results: pl.DataFrame) -> d
     return impact_report.impact_figures(summary, results)
 
 
+def _filing_progress(ws: Workspace) -> dict | None:
+    """Progress after filing for the reports, once the workspace records a filing (issue 16)."""
+    return ws.progress_figures() if ws.filings() else None
+
+
 def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, summary: dict,
                      decisions: pl.DataFrame | None, audit_head: str, path: Path) -> Path:
     out = workbook.write_workbook(results, summary, path, decisions=decisions, audit_head=audit_head,
-                                 progress=progress, cancel=cancel)
+                                  filing_progress=_filing_progress(ws), progress=progress, cancel=cancel)
     ws.log_event("export", {"what": "xlsx", "file": out.name, "rows": results.height,
                             "decisions": 0 if decisions is None else decisions.height,
                             "audit_head_printed": audit_head})
@@ -574,7 +579,8 @@ def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, sum
 def _export_impact_report(progress, cancel, ws: Workspace, summary: dict, results: pl.DataFrame,
                           audit_head: str, path: Path) -> Path:
     progress(0.1, "Drawing the impact report")
-    out = impact_report.write_impact_report(summary, results, path, audit_head=audit_head)
+    out = impact_report.write_impact_report(summary, results, path, audit_head=audit_head,
+                                            filing_progress=_filing_progress(ws))
     ws.log_event("export", {"what": "impact_report", "file": out.name, "audit_head_printed": audit_head})
     progress(1.0, "Saved")
     return out

@@ -298,3 +298,32 @@ def test_an_older_workspace_without_filing_tables(ws):
     assert ws.filings() == [] and ws.rulings().height == 0
     assert ws.status_counts()["screened"] > 0
     assert ws.verify_report().ok
+
+
+def test_progress_in_the_workbook_and_the_impact_report_small_counts_suppressed(ws, tmp_path):
+    import openpyxl
+
+    from clearrec_desktop.core.outputs.impact_report import build_impact_report
+    from clearrec_desktop.core.outputs.workbook import write_workbook
+
+    fid, update = _file(ws, tmp_path)
+    ws.record_ruling(fid, "granted", "2026-12-01")
+    ws.record_ruling(fid, "denied", "2026-12-02", conviction_ids=update["conviction_id"].head(3).to_list())
+    figures = ws.progress_figures()
+    run = ws.latest_run()
+    results = ws.load_results(run["run_id"])
+    path = write_workbook(results, run["summary"], tmp_path / "review.xlsx", filing_progress=figures)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    rows = [tuple(r) for r in wb["Summary"].iter_rows(values_only=True)]
+    wb.close()
+    labels = {r[0]: r[1] for r in rows if r and r[0]}
+    assert "Progress after filing (not suppressed)" in labels
+    assert labels["Ruled by the court"] == update.height and labels["denied"] == 3   # the workbook is internal
+    pdf = build_impact_report(run["summary"], results, filing_progress=figures)
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        text = "\n".join(page.extract_text() or "" for page in doc.pages)
+    assert "Progress after filing" in text and "By courthouse" in text
+    denied_line = next(line for line in text.splitlines() if line.startswith("Denied"))
+    assert denied_line.endswith("<11")                          # 3 denials: suppressed in the public report
+    ruled_line = next(line for line in text.splitlines() if line.startswith("Ruled by the court"))
+    assert ruled_line.endswith(f"{update.height:,}")
