@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "printed on it): say whether the workspace's history still contains the head printed there")
     v.set_defaults(func=cmd_audit_verify)
 
-    s = sub.add_parser("workspace", help="workspace files: backup and restore")
+    s = sub.add_parser("workspace", help="workspace files: new, import, screen, decide, backup, restore")
     wsub = s.add_subparsers(dest="workspace_command", required=True)
     w = wsub.add_parser("backup", help="a complete copy of a workspace, consistent even while it is open",
                         description="Copy WORKSPACE to DEST with SQLite's online backup (never a plain file copy, "
@@ -382,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("workspace", metavar="WORKSPACE")
     w.add_argument("-v", "--verbose", action="store_true", help="print progress")
     w.set_defaults(func=cmd_workspace_restore)
+    # workspace new|import|screen|decide, filings, lookup (issue 16): their own module
+    from .cli_workspace import register
+    register(sub, wsub, passphrase=_passphrase, notices=_notices)
     return ap
 
 

@@ -43,6 +43,7 @@ from .session import DEMO_AS_OF, DEMO_PASSPHRASE, Session
 from .views.activity import ActivityView
 from .views.documents import DocumentsView
 from .views.import_view import ImportView
+from .views.lookup import LookupView
 from .views.overview import OverviewView
 from .views.policy import PolicyView
 from .views.reconcile import ReconcileView
@@ -76,6 +77,7 @@ EMPTY_TEXT = {
     "documents": "Court documents are built from a screened extract: import one first.",
     "reports": "The impact report needs a screened extract: import one first.",
     "activity": "",
+    "lookup": "",
 }
 
 
@@ -183,6 +185,8 @@ class MainWindow(QMainWindow):
         self.add_view("documents", "Documents", self.documents_view)
         self.add_view("reports", "Reports", self.reports_view)
         self.add_view("activity", "Activity", self.activity_view)
+        self.lookup_view = LookupView(self.session)
+        self.add_view("lookup", "Lookup", self.lookup_view)
         self.exports = ExportActions(self)
         self.reports_view.save_button.clicked.connect(lambda _c=False: self.exports.export_impact_report())
         for action in self.review_view.actions.values():

@@ -669,10 +669,15 @@ def _impact_figures(progress, cancel, summary: dict, results: pl.DataFrame) -> d
     return impact_report.impact_figures(summary, results)
 
 
+def _filing_progress(ws: Workspace) -> dict | None:
+    """Progress after filing for the reports, once the workspace records a filing (issue 16)."""
+    return ws.progress_figures() if ws.filings() else None
+
+
 def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, summary: dict,
                      decisions: pl.DataFrame | None, audit_head: str, path: Path) -> Path:
     out = workbook.write_workbook(results, summary, path, decisions=decisions, audit_head=audit_head,
-                                 progress=progress, cancel=cancel)
+                                  filing_progress=_filing_progress(ws), progress=progress, cancel=cancel)
     ws.log_event("export", {"what": "xlsx", "file": out.name, "rows": results.height,
                             "decisions": 0 if decisions is None else decisions.height,
                             "audit_head_printed": audit_head})
@@ -682,7 +687,8 @@ def _export_workbook(progress, cancel, ws: Workspace, results: pl.DataFrame, sum
 def _export_impact_report(progress, cancel, ws: Workspace, summary: dict, results: pl.DataFrame,
                           audit_head: str, path: Path) -> Path:
     progress(0.1, "Drawing the impact report")
-    out = impact_report.write_impact_report(summary, results, path, audit_head=audit_head)
+    out = impact_report.write_impact_report(summary, results, path, audit_head=audit_head,
+                                            filing_progress=_filing_progress(ws))
     ws.log_event("export", {"what": "impact_report", "file": out.name, "audit_head_printed": audit_head})
     progress(1.0, "Saved")
     return out
@@ -751,6 +757,58 @@ def _export_doj_results(progress, cancel, ws: Workspace, sources: list[dict], re
     return DojExport(out)
 
 
+# -- after filing (issue 16): filings, rulings, statuses, lookups ----------------------------------
+
+def _record_filing(progress, cancel, ws: Workspace, doc_set: DocumentSet, court: str, filed_on: date,
+                   posture: str | None, note: str | None) -> int:
+    from ..core.outputs import court_update
+    from ..core.workspace.filings import rows_from_update
+
+    progress(0.2, "Recording the filing")
+    update = court_update.court_update_rows(doc_set.selection, by_courthouse=doc_set.request.by_courthouse)
+    files = [{"name": f.name, "sha256": hashlib.sha256(f.data).hexdigest(), "bytes": len(f.data)}
+             for f in doc_set.files]
+    filing_id = ws.record_filing(posture=posture or doc_set.request.options.posture, court=court, filed_on=filed_on,
+                                 courthouse=doc_set.request.courthouse, convictions=rows_from_update(update),
+                                 files=files, audit_head_printed=doc_set.request.audit_head, note=note)
+    progress(1.0, "Recorded")
+    return filing_id
+
+
+def _import_rulings(progress, cancel, ws: Workspace, path: Path, filing_id: int | None, mapping: dict | None):
+    progress(0.1, f"Reading {Path(path).name}")
+    result = ws.import_rulings(path, filing_id=filing_id, mapping=mapping)
+    progress(1.0, "Imported")
+    return result
+
+
+def _statuses(progress, cancel, ws: Workspace, days: int) -> dict:
+    progress(0.1, "Working out each conviction's status")
+    frame = ws.statuses()
+    progress(0.7, "Counting")
+    return {"statuses": frame, "counts": ws.status_counts(frame), "waiting": ws.waiting(days, statuses=frame),
+            "filings": ws.filings(), "doj_unchanged": ws.doj_unchanged()}
+
+
+def _lookup(progress, cancel, ws: Workspace, fields: dict, reason: str) -> list[dict]:
+    progress(0.1, "Searching")
+    return ws.lookup(reason=reason, **fields)
+
+
+def _status_letter(progress, cancel, ws: Workspace, person: dict, reason: str, address: str | None,
+                   today: date) -> bytes:
+    from ..core.outputs.status_letter import build_status_letter
+
+    progress(0.2, "Writing the letter")
+    office = ws.get_office()
+    if not office.get("county"):
+        office["county"] = (ws.county or "").title()
+    pdf = build_status_letter(person, person["convictions"], office, today=today, mailing_address=address)
+    ws.log_status_letter(person["subject_id"], [c["conviction_id"] for c in person["convictions"]], reason=reason)
+    progress(1.0, "Written")
+    return pdf
+
+
 class _Reader:
     """Read-only work over frames the session holds (counts, report figures), on its own worker
     beside the writer: it never touches the workspace, so it need not wait for an import or
@@ -793,6 +851,7 @@ class Session(QObject):
     audit_changed = Signal()
     office_changed = Signal()        # office details saved (or another workspace opened)
     links_changed = Signal()         # a reconciliation link was confirmed, split or withdrawn
+    filings_changed = Signal()       # a filing, ruling or notice to DOJ was recorded (issue 16)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -1537,6 +1596,92 @@ class Session(QObject):
         self._require_idle()
         task = self.runner.start(f"Printing {doc.file_name}", _print_document, self.workspace, doc, printer,
                                  doc_set.request.audit_head)
+        task.succeeded.connect(lambda _r: self.audit_changed.emit())
+        return task
+
+    # -- after filing (issue 16) -----------------------------------------------------------------
+
+    def record_filing(self, doc_set: DocumentSet, *, court: str, filed_on: date, posture: str | None = None,
+                      note: str | None = None) -> Task:
+        """Record built (and saved) documents as filed: their convictions, the SHA-256 of each
+        file and the audit head printed on them (``succeeded`` carries the filing id)."""
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        self._require_idle()
+        task = self.runner.start("Recording the filing", _record_filing, self.workspace, doc_set, court, filed_on,
+                                 posture, note)
+        task.succeeded.connect(lambda _r: (self.audit_changed.emit(), self.filings_changed.emit()))
+        return task
+
+    def filings(self) -> list[dict]:
+        return self.workspace.filings() if self.is_open else []
+
+    def withdraw_filing(self, filing_id: int, reason: str) -> None:
+        self._require_idle()
+        self.workspace.withdraw_filing(filing_id, reason=reason)
+        self.audit_changed.emit()
+        self.filings_changed.emit()
+
+    def record_ruling(self, filing_id: int, ruling: str, order_date: date, *, case_number: str | None = None,
+                      conviction_ids: list[str] | None = None) -> int:
+        """The clerk marks the court's ruling (a filing, a case or some convictions)."""
+        self._require_idle()
+        ids = self.workspace.record_ruling(filing_id, ruling, order_date, case_number=case_number,
+                                           conviction_ids=conviction_ids)
+        self.audit_changed.emit()
+        self.filings_changed.emit()
+        return len(ids)
+
+    def import_rulings(self, path: Path, *, filing_id: int | None = None, mapping: dict | None = None) -> Task:
+        """Import the court's returned update file on the worker (``succeeded`` carries a
+        RulingImport listing the rows that matched nothing)."""
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        self._require_idle()
+        task = self.runner.start("Importing the court's rulings", _import_rulings, self.workspace, Path(path),
+                                 filing_id, mapping)
+        task.succeeded.connect(lambda _r: (self.audit_changed.emit(), self.filings_changed.emit()))
+        return task
+
+    def record_doj_report(self, conviction_ids: list[str], reported_on: date) -> int:
+        self._require_idle()
+        n = self.workspace.record_doj_report(conviction_ids, reported_on)
+        self.audit_changed.emit()
+        self.filings_changed.emit()
+        return n
+
+    def statuses(self, handler, failed, *, waiting_days: int = 90) -> bool:
+        """Each conviction's status, the counts (the Overview funnel), the waiting list and the
+        DOJ-unchanged list, on the worker: ``handler({"statuses", "counts", "waiting", "filings",
+        "doj_unchanged"})``."""
+        if not self.is_open or self.run is None:
+            return False
+        task = self.runner.start("Working out statuses", _statuses, self.workspace, waiting_days)
+        self._deliver(task, handler)
+        task.failed.connect(failed)
+        return True
+
+    def lookup(self, *, reason: str, name: str | None = None, dob: str | None = None, cii: str | None = None,
+               case: str | None = None) -> Task:
+        """Find a person (audited with the reason); ``succeeded`` carries the people found, each
+        with their cannabis convictions and statuses (see ``Workspace.lookup``)."""
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        self._require_idle()
+        fields = {k: v for k, v in (("name", name), ("dob", dob), ("cii", cii), ("case", case)) if v}
+        task = self.runner.start("Looking up", _lookup, self.workspace, fields, reason)
+        task.succeeded.connect(lambda _r: self.audit_changed.emit())
+        return task
+
+    def status_letter(self, person: dict, *, reason: str, address: str | None = None,
+                      today: date | None = None) -> Task:
+        """The status letter PDF for one person found by ``lookup`` (audited); ``succeeded``
+        carries the PDF bytes (the view previews and saves them)."""
+        if not self.is_open:
+            raise InputError("open a workspace first")
+        self._require_idle()
+        task = self.runner.start("Writing the status letter", _status_letter, self.workspace, person, reason,
+                                 address, today or date.today())
         task.succeeded.connect(lambda _r: self.audit_changed.emit())
         return task
 

@@ -253,11 +253,13 @@ def build_impact_report(
     *,
     audit_head: str | None = None,
     rules: Sequence[str] | None = None,
+    filing_progress: Mapping | None = None,
 ) -> bytes:
     """The impact report for publication, as PDF bytes. Every count from 1 to 10 is shown as
     "<11" in tables and charts alike, and no figure is shown from which one could be derived
     (rates need both counts shown). ``rules`` are the profile's rules in brief, one line each;
-    by default the first sentence of each rule recorded in summary.json."""
+    by default the first sentence of each rule recorded in summary.json. ``filing_progress``:
+    ``Workspace.progress_figures()`` (status, month, courthouse), published suppressed too."""
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
     from reportlab.graphics.shapes import Drawing, Rect, String
     from reportlab.lib import colors
@@ -538,6 +540,9 @@ def build_impact_report(
                     ["People", "People with some relief"], width, max(1.5, 0.45 + 0.3 * len(shown)) * inch,
                     [navy, accent])]
 
+    if filing_progress:
+        story += _progress_section(filing_progress, p, h2, h3, table, note_if_suppressed, width)
+
     notes = [
         "Counts from 1 to 10 are shown as \u201c<11\u201d to protect the privacy of the people concerned, and "
         "charts draw no bar for them; rates are given only where both counts are shown.",
@@ -579,8 +584,44 @@ def build_impact_report(
     return buf.getvalue()
 
 
+def _progress_section(fp: Mapping, p, h2, h3, table, note_if_suppressed, width) -> list:
+    """Progress after filing: convictions by status, rulings, by courthouse and by month, every
+    count published through ``pub`` (1-10 shown as "<11")."""
+    from reportlab.platypus import KeepTogether
+
+    from ..workspace.filings import RULING_LABELS, RULINGS, STATUS_LABELS, STATUSES
+
+    out: list = [p("Progress after filing", h2),
+                 p("Where each cannabis conviction stands, from screening to the court's order and its report to "
+                   "the Department of Justice.")]
+    by_status = fp.get("by_status") or {}
+    rows = [["Status", "Convictions"]] + [[STATUS_LABELS[s], pub(by_status.get(s, 0))] for s in STATUSES]
+    rulings = fp.get("rulings") or {}
+    ruled = [["Court ruling", "Convictions"]] + [[RULING_LABELS[r].capitalize(), pub(rulings.get(r, 0))]
+                                                 for r in RULINGS]
+    out.append(KeepTogether([p("By status", h3), table(rows, [width * 0.6, width * 0.25]),
+                             p("Court rulings", h3), table(ruled, [width * 0.6, width * 0.25]),
+                             *note_if_suppressed(rows, ruled)]))
+    short = {"screened": "Screened", "decided": "Decided", "filed": "Filed", "ruled": "Ruled",
+             "reported_to_doj": "Reported to DOJ"}
+    for key, title, first in (("by_courthouse", "By courthouse", "Courthouse"),
+                              ("by_month", "By month the step was reached", "Month")):
+        groups = fp.get(key) or {}
+        if not groups:
+            continue
+        names = sorted(groups)[-24:] if key == "by_month" else sorted(groups)
+        grid = [[first, *(short[s] for s in STATUSES)]] + [
+            [g, *(pub((groups[g] or {}).get(s, 0)) for s in STATUSES)] for g in names]
+        label_w = width * 0.34
+        out.append(KeepTogether([p(title, h3), table(grid, [label_w] + [(width - label_w) / len(STATUSES)] * len(STATUSES)),
+                                 *note_if_suppressed(grid)]))
+    return out
+
+
 def write_impact_report(summary: dict, results: pl.DataFrame, path: str | Path, *,
-                        audit_head: str | None = None, rules: Sequence[str] | None = None) -> Path:
+                        audit_head: str | None = None, rules: Sequence[str] | None = None,
+                        filing_progress: Mapping | None = None) -> Path:
     out = _output_path(path, "impact report")
-    out.write_bytes(build_impact_report(summary, results, audit_head=audit_head, rules=rules))
+    out.write_bytes(build_impact_report(summary, results, audit_head=audit_head, rules=rules,
+                                        filing_progress=filing_progress))
     return out

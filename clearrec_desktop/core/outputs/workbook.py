@@ -153,7 +153,7 @@ def _column_widths(view: pl.DataFrame) -> dict[str | None, list[float]]:
 
 
 def _summary_rows(summary: dict, audit_head: str | None, decisions_view: pl.DataFrame | None,
-                  sheets: list[tuple[str, int]]) -> list[str]:
+                  sheets: list[tuple[str, int]], filing_progress: dict | None = None) -> list[str]:
     """The Summary sheet as <row> elements (label, values...)."""
     rows: list[str] = []
 
@@ -240,6 +240,26 @@ def _summary_rows(summary: dict, audit_head: str | None, decisions_view: pl.Data
         for d, n in counts.iter_rows():
             add(d if d is not None else "(none yet)", int(n))
 
+    if filing_progress:
+        from ..workspace.filings import RULING_LABELS, STATUS_LABELS, STATUSES
+
+        blank()
+        add("Progress after filing (not suppressed)", font=Style.SECTION)
+        add("Status", "Convictions", header=True)
+        for st in STATUSES:
+            add(STATUS_LABELS[st], num((filing_progress.get("by_status") or {}).get(st, 0)))
+        blank()
+        add("Court ruling", "Convictions", header=True)
+        for r, n in (filing_progress.get("rulings") or {}).items():
+            add(RULING_LABELS.get(r, r), num(n))
+        for key, first in (("by_courthouse", "Courthouse"), ("by_month", "Month the step was reached")):
+            groups = filing_progress.get(key) or {}
+            if groups:
+                blank()
+                add(first, *(STATUS_LABELS[st] for st in STATUSES), header=True)
+                for g in sorted(groups):
+                    add(g, *(num((groups[g] or {}).get(st, 0)) for st in STATUSES))
+
     blank()
     add("Sheets", font=Style.SECTION)
     add("Sheet", "Rows", header=True)
@@ -259,11 +279,13 @@ def write_workbook(
     progress: Progress | None = None,
     cancel=None,
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
+    filing_progress: dict | None = None,
 ) -> Path:
     """Write the review workbook: a Summary sheet, then one sheet per outcome in results order
     ("dismiss", "reduce", "review", "ineligible"; "dismiss (2)"... past ``max_rows_per_sheet``
     rows, header included). Decision columns are added when ``decisions`` is given (its
-    latest row per conviction_id). Returns the path written."""
+    latest row per conviction_id). ``filing_progress`` (``Workspace.progress_figures()``) adds
+    the progress after filing to the Summary sheet. Returns the path written."""
     if max_rows_per_sheet < 2 or max_rows_per_sheet > EXCEL_MAX_ROWS:
         raise ValueError("max_rows_per_sheet must be between 2 and 1,048,576")
     out = _output_path(path, "workbook")
@@ -309,7 +331,7 @@ def write_workbook(
             listed.append((name, rows))
 
     decisions_view = view if decisions is not None else None
-    summary_rows = _summary_rows(summary, audit_head, decisions_view, listed)
+    summary_rows = _summary_rows(summary, audit_head, decisions_view, listed, filing_progress)
     sheets.insert(0, Sheet("Summary", lambda: iter(["".join(summary_rows).encode("utf-8")]),
                            last_row=len(summary_rows), n_columns=7, widths=[34, 24, 18, 18, 18, 18, 18]))
     data = write_package(sheets)

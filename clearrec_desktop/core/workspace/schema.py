@@ -59,7 +59,9 @@ GENESIS_HASH = "0" * 64
 # Actions the workspace records itself; other modules may not forge them through log_event.
 _INTERNAL_ACTIONS = frozenset(
     {"workspace_created", "import", "run", "decision", "decision_batch", "undo", "redo", "note", "office_changed", "setting_changed",
-     "backup", "restored", "opened_without_log", "link_decision"}
+     "backup", "restored", "opened_without_log", "link_decision",
+     # filings.py (issue 16)
+     "filing_recorded", "filing_withdrawn", "ruling", "rulings_imported", "doj_reported", "lookup", "status_letter"}
 )
 # Keys that would put a person's identifying data into the audit trail.
 _FORBIDDEN_DETAIL_KEYS = frozenset(

@@ -52,6 +52,7 @@ from . import backup as backups
 from . import fileops
 from .audit import _canonical_json, _check_detail_keys, audit_entry_hash
 from .decisions import DecisionLog
+from .filings import FilingLog
 from .keys import check_new_passphrase, derived_key, new_id_key, opaque_ref, passphrase_candidates
 from .schema import (
     _ACTION_RE,
@@ -130,7 +131,7 @@ def _optional_int(value: Any) -> int | None:
 # --------------------------------------------------------------------------- workspace
 
 
-class Workspace(DecisionLog):
+class Workspace(DecisionLog, FilingLog):
     """An open workspace file. Build with ``Workspace.create`` or ``Workspace.open``; close it."""
 
     def __init__(self, path: Path, conn: Any, clock: Callable[[], datetime] | None, *,
@@ -153,6 +154,7 @@ class Workspace(DecisionLog):
         self._active: dict[str, list[int]] = {}
         self._event_conviction: dict[int, str] = {}
         self._proposals: tuple[int, pl.DataFrame] | None = None  # (run_id, conviction_id/outcome)
+        self._person_index = None  # filings.PersonIndex of the latest run, built on the first lookup
 
     # ----------------------------------------------------------------- open / create / close
 

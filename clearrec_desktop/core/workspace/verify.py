@@ -63,10 +63,11 @@ def _norm_sql(sql: str | None) -> str:
 
 
 def expected_triggers() -> dict[str, str]:
+    from .filings import _TABLES as FILING_TABLES
     from .links import _TABLE as LINK_TABLE
 
     out = {}
-    for text in (_SCHEMA, LINK_TABLE, _CORRECTIONS_SCHEMA):
+    for text in (_SCHEMA, LINK_TABLE, _CORRECTIONS_SCHEMA, FILING_TABLES):
         for m in re.finditer(r"CREATE TRIGGER.*?END;", text, re.S):
             stmt = m.group(0)
             name = re.match(r"CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)", stmt).group(1)
@@ -136,6 +137,8 @@ def _check_chain(ws, conn, rep: VerifyReport) -> list[dict]:
 
 
 def _check_triggers(conn, rep: VerifyReport) -> None:
+    from .filings import TABLES as FILING_TABLES
+
     present = {name: _norm_sql(sql) for name, sql in conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -143,6 +146,8 @@ def _check_triggers(conn, rep: VerifyReport) -> None:
         if name.startswith("link_decisions") and "link_decisions" not in tables:
             continue
         if name.startswith("decision_corrections") and "decision_corrections" not in tables:
+            continue
+        if name.rsplit("_no_", 1)[0] in FILING_TABLES and "filings" not in tables:
             continue
         if name not in present:
             what = "audit trail" if name.startswith("audit") else name.split("_no_")[0].replace("_", " ")
