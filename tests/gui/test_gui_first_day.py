@@ -422,3 +422,14 @@ def test_every_view_has_a_guide_section_and_every_screenshot_exists(window):
 
     for target in re.findall(r"\]\(#([^)]+)\)", text):
         assert target in anchors, target
+
+
+def test_each_view_has_a_screenshot_at_both_laptop_sizes(window):
+    from clearrec_desktop.gui import guide
+
+    shots = guide.docs_dir() / "screenshots"
+    script = (shots / "make_screenshots.py").read_text(encoding="utf-8")
+    assert "(1366, 768)" in script and "(1440, 900)" in script
+    for key in [*window.view_keys(), "welcome", "guide"]:
+        for suffix in ("", "-1366x768"):
+            assert (shots / f"{key}{suffix}.png").is_file(), f"{key}{suffix}.png"
