@@ -132,6 +132,11 @@ def main(argv: list[str]) -> int:
         window.resize(*SIZE)
         window.show()
         settle(app)
+        if window.width() > SIZE[0] or window.height() > SIZE[1]:  # a view's minimum size is larger
+            widest = max(window.view_keys(), key=lambda k: window.view(k).minimumSizeHint().width())
+            print(f"warning: the window cannot be made {SIZE[0]}x{SIZE[1]}; it is {window.width()}x"
+                  f"{window.height()} (widest view: {widest}, at least "
+                  f"{window.view(widest).minimumSizeHint().width()} px)", file=sys.stderr)
 
         def shot(name: str, widget=None) -> None:
             settle(app)
