@@ -328,7 +328,7 @@ def test_county_file_import_through_the_mapping_step(screened, qtbot):
     assert handled and again["date_format"] == "MM/DD/YYYY"
     # screening the mapped file stores it like an extract
     view.county.setCurrentIndex(view.county.findData("SACRAMENTO"))
-    view.start_screen("replace")  # (a second import asks add or replace: tests/gui/test_gui_first_day.py)
+    view.start_screen(mode="replace")  # the second import replaces the first here
     wait_idle(qtbot, screened.session)
     assert screened.session.run.run_id == 2
 
