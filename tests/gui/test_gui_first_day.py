@@ -433,3 +433,18 @@ def test_each_view_has_a_screenshot_at_both_laptop_sizes(window):
     for key in [*window.view_keys(), "welcome", "guide"]:
         for suffix in ("", "-1366x768"):
             assert (shots / f"{key}{suffix}.png").is_file(), f"{key}{suffix}.png"
+
+
+def test_f1_opens_the_guide_and_shift_f1_this_views_section(window, tmp_path):
+    from PySide6.QtGui import QKeySequence
+
+    window.create_workspace(tmp_path / "ws.clearrec", PASSPHRASE, "SACRAMENTO")
+    assert window.guide_action.shortcut() in (QKeySequence("F1"), QKeySequence(QKeySequence.StandardKey.HelpContents))
+    window.guide_action.trigger()
+    assert window.guide_window.isVisible()
+    window.show_view("policy")
+    this_view = next(a for a in window.findChildren(type(window.guide_action)) if a.text() == "Guide to &This View")
+    assert this_view.shortcut() == QKeySequence("Shift+F1")
+    this_view.trigger()
+    assert window.guide_window.browser.current_section() == mw.VIEW_SECTIONS["policy"]
+    window.guide_window.close()
