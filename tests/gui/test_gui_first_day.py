@@ -448,3 +448,10 @@ def test_f1_opens_the_guide_and_shift_f1_this_views_section(window, tmp_path):
     this_view.trigger()
     assert window.guide_window.browser.current_section() == mw.VIEW_SECTIONS["policy"]
     window.guide_window.close()
+
+
+def test_the_welcomes_guide_link_opens_the_first_day_section(window):
+    window.welcome.guide_label.linkActivated.emit("#first-day")
+    assert window.guide_window.isVisible()
+    assert window.guide_window.browser.current_section() == "first-day"
+    window.guide_window.close()
