@@ -138,7 +138,10 @@ def main(argv: list[str]) -> int:
                   f"{window.height()} (widest view: {widest}, at least "
                   f"{window.view(widest).minimumSizeHint().width()} px)", file=sys.stderr)
 
+        taken: set[str] = set()
+
         def shot(name: str, widget=None) -> None:
+            taken.add(name)
             settle(app)
             path = args.out / f"{name}{suffix}.png"
             if not (widget or window).grab().save(str(path)):
@@ -233,6 +236,12 @@ def main(argv: list[str]) -> int:
         window.show_view("activity")
         window.activity_view.verify()
         shot("activity")
+
+        # any view not pictured above (a view added later) as it stands after the steps above
+        for key in window.view_keys():
+            if key not in taken:
+                window.show_view(key)
+                shot(key)
 
         # Help > User Guide, opened at the attorney's part, beside the window
         guide_window = window.show_guide("the-attorney-review-and-decide")
