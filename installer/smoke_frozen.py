@@ -107,6 +107,9 @@ def check_layout(dist: Path) -> Path:
                 "mappings/example-cms.csv"):
         if not (resources / rel).is_file():
             raise SmokeFailure(f"bundled resource missing: {resources / rel}")
+    guide = dist / "_internal" / "docs" / "user-guide.md"  # Help > User Guide
+    if not guide.is_file() or not (guide.parent / "screenshots" / "welcome.png").is_file():
+        raise SmokeFailure(f"the user guide or its screenshots are missing from {guide.parent}")
     return resources
 
 

@@ -571,6 +571,12 @@ def test_audit_head_is_printed_on_documents_and_workbooks(tmp_path):
         pages = _pdf_text(pdf)
         assert head in pages[-1], f"{pdf.name}: no audit head on its last page"
     assert file_head in " ".join(_pdf_text(tmp_path / "impact.pdf"))
+    # no PDF claims to have been made on 2000-01-01 (reportlab's invariant date): they carry no date
+    import pypdf
+    for pdf in [*pdfs, tmp_path / "impact.pdf"]:
+        info = pypdf.PdfReader(pdf).metadata or {}
+        assert "/CreationDate" not in info and "/ModDate" not in info, pdf.name
+        assert info.get("/Creator"), pdf.name  # the rest of the info dictionary is still written
     summary = [v for r in openpyxl.load_workbook(tmp_path / "review.xlsx")["Summary"].iter_rows(values_only=True)
                for v in r if v is not None]
     assert file_head in summary

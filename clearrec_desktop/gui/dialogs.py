@@ -124,6 +124,14 @@ class NewWorkspaceDialog(QDialog):
         self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass2.setAccessibleName("Repeat passphrase")
         form.addRow("&Passphrase:", self.pass1)
+        # the rule, before anything is typed (not only after a refusal)
+        self.rule = QLabel(f"At least {MIN_PASSPHRASE} characters and hard to guess (strength “strong” or "
+                           "better): four or more unrelated words, or a longer phrase with a number or "
+                           "symbol; no names, dates or the county's name.")
+        self.rule.setObjectName("passphraseRule")
+        self.rule.setWordWrap(True)
+        self.rule.setAccessibleName("Passphrase rule")
+        form.addRow("Rule:", self.rule)
         self.strength = QLabel("")
         self.strength.setAccessibleName("Passphrase strength")
         form.addRow("Strength:", self.strength)

@@ -60,6 +60,8 @@ DEMO_PREFIX = "clearrec-demo-"
 DEMO_FILE = "demo.clearrec"
 
 # The guide's section for each view (its empty state links there; a test checks they exist).
+# A new view adds its key here and a "### Name: what it is for" section under "The views, one by
+# one" in docs/user-guide.md (and, when it has a role's steps, a line in that role's part).
 VIEW_SECTIONS = {
     "import": "import-read-the-extract",
     "overview": "overview-what-the-run-found",

@@ -1038,6 +1038,11 @@ class Session(QObject):
         report = self.pending.report if self.pending is not None else (self.run.report if self.run else None)
         return pipeline.county_mismatch(county, report) if report is not None else None
 
+    def run_county_warning(self) -> str | None:
+        """The wrong-county check for the current run (the Overview shows it)."""
+        run = self.run
+        return pipeline.county_mismatch(run.county, run.report) if run is not None else None
+
     def screen_files(self, paths: list[Path], as_of: date, profile: profiles.Profile,
                      county: str | None = None) -> Task:
         """Read, screen and store in one task (no county choice: see ``_read_and_screen``)."""

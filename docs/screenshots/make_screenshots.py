@@ -21,6 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+# every view at both sizes: 1440x900 (file name as is) and 1366x768, still common on county laptops
+SIZES = {(1440, 900): "", (1366, 768): "-1366x768"}
 SIZE = (1440, 900)
 
 
@@ -31,7 +33,8 @@ def rerun_under_xvfb(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     env = dict(os.environ, QT_QPA_PLATFORM="xcb", CLEARREC_UNDER_XVFB="1")
-    cmd = [xvfb, "-a", "-s", f"-screen 0 {SIZE[0] + 160}x{SIZE[1] + 160}x24", sys.executable, __file__, *argv]
+    width, height = max(w for w, _ in SIZES), max(h for _, h in SIZES)
+    cmd = [xvfb, "-a", "-s", f"-screen 0 {width + 160}x{height + 160}x24", sys.executable, __file__, *argv]
     return subprocess.call(cmd, env=env)
 
 
@@ -82,7 +85,15 @@ def settle(app, rounds: int = 5) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--size", help="one window size, WIDTHxHEIGHT (default: each of %s)"
+                        % ", ".join(f"{w}x{h}" for w, h in SIZES))
     args = parser.parse_args(argv)
+    if args.size is None:  # one process per size (one QApplication per process)
+        return max(subprocess.call([sys.executable, __file__, "--out", str(args.out), "--size", f"{w}x{h}"])
+                   for w, h in SIZES)
+    global SIZE
+    SIZE = tuple(int(x) for x in args.size.lower().split("x"))
+    suffix = SIZES.get(SIZE, f"-{SIZE[0]}x{SIZE[1]}")
     if not os.environ.get("DISPLAY") and not os.environ.get("CLEARREC_UNDER_XVFB"):
         return rerun_under_xvfb(argv)
     sys.path.insert(0, str(ROOT))
@@ -96,6 +107,12 @@ def main(argv: list[str]) -> int:
     from clearrec_desktop.gui.main_window import MainWindow, demo_extract_path
     from clearrec_desktop.gui.session import DEMO_AS_OF
 
+    from clearrec_desktop.gui.dialogs import ErrorDialog
+
+    def no_modal_error(_parent, message, details=""):  # a modal error would wait for a click forever
+        raise RuntimeError(f"the app showed an error: {message}")
+
+    ErrorDialog.show_error = staticmethod(no_modal_error)
     app = make_application()
     app.setStyle("Fusion")  # the same look on every machine that makes the pictures
     args.out.mkdir(parents=True, exist_ok=True)
@@ -115,14 +132,30 @@ def main(argv: list[str]) -> int:
         window.resize(*SIZE)
         window.show()
         settle(app)
-        window.create_workspace(tmp / "Sacramento 2026.clearrec", "screenshot passphrase", "SACRAMENTO")
+        if window.width() > SIZE[0] or window.height() > SIZE[1]:  # a view's minimum size is larger
+            widest = max(window.view_keys(), key=lambda k: window.view(k).minimumSizeHint().width())
+            print(f"warning: the window cannot be made {SIZE[0]}x{SIZE[1]}; it is {window.width()}x"
+                  f"{window.height()} (widest view: {widest}, at least "
+                  f"{window.view(widest).minimumSizeHint().width()} px)", file=sys.stderr)
 
-        def shot(name: str) -> None:
+        taken: set[str] = set()
+
+        def shot(name: str, widget=None) -> None:
+            taken.add(name)
             settle(app)
-            path = args.out / f"{name}.png"
-            if not window.grab().save(str(path)):
+            path = args.out / f"{name}{suffix}.png"
+            if not (widget or window).grab().save(str(path)):
                 raise RuntimeError(f"could not save {path}")
             print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+        # First start: the welcome, with one workspace to reopen
+        QSettings().setValue("recent/workspaces", [str(tmp / "Sacramento 2026.clearrec")])
+        window.create_workspace(tmp / "Sacramento 2026.clearrec", "screenshot passphrase", "SACRAMENTO")
+        window.close_workspace()
+        shot("welcome")
+        window.open_workspace(tmp / "Sacramento 2026.clearrec", "screenshot passphrase")
+        wait_idle(app, window.session)
+        shot("import-empty")  # a view with nothing yet links to its part of the user guide
 
         # Import: the file read, counties offered, the report below
         view = window.import_view
@@ -207,6 +240,19 @@ def main(argv: list[str]) -> int:
         window.show_view("activity")
         window.activity_view.verify()
         shot("activity")
+
+        # any view not pictured above (a view added later) as it stands after the steps above
+        for key in window.view_keys():
+            if key not in taken:
+                window.show_view(key)
+                shot(key)
+
+        # Help > User Guide, opened at the attorney's part, beside the window
+        guide_window = window.show_guide("the-attorney-review-and-decide")
+        guide_window.resize(min(900, SIZE[0] - 100), SIZE[1] - 80)
+        guide_window.show_section("the-attorney-review-and-decide")
+        shot("guide", guide_window)
+        guide_window.close()
 
         # The review screen with a dark system palette. Xvfb has no desktop theme to switch, so
         # the palette a dark desktop hands to Qt is set here; the app itself never sets colours.

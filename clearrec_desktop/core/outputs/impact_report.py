@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import polars as pl
 
+from .undated_pdf import UndatedCanvas
 from .common import OUTCOMES, RELIEF_OUTCOMES, SUPPRESS_BELOW, SUPPRESSED, _output_path
 
 # --------------------------------------------------------------------------------------------
@@ -578,9 +579,9 @@ def build_impact_report(
         buf, pagesize=LETTER, leftMargin=0.8 * inch, rightMargin=0.8 * inch, topMargin=0.7 * inch,
         bottomMargin=0.85 * inch, title=f"{county} County cannabis conviction relief impact report",
         author=f"{county} County", subject="Proposition 64 relief (HS 11361.8, 11361.9)", creator="ClearRec",
-        invariant=1,  # same run, same bytes: no creation time or random document id
+        invariant=1,  # same run, same bytes: no random document id (and no date: UndatedCanvas)
     )
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=UndatedCanvas)
     return buf.getvalue()
 
 

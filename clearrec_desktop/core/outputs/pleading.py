@@ -51,6 +51,7 @@ from reportlab.platypus import (
 from ..errors import InputError
 from ..safety import resource_path
 from .filing import Office, _county_name
+from .undated_pdf import UndatedCanvas
 
 # --------------------------------------------------------------------------- fonts and text
 
@@ -334,7 +335,7 @@ class _Doc(BaseDocTemplate):
     def render(self, story: list) -> None:
         doc = self
 
-        class _Canvas(Canvas):
+        class _Canvas(UndatedCanvas):
             # The page count is known only at save: define each page's "Page X of Y" form now.
             def save(self):
                 total = len(doc.page_centres)

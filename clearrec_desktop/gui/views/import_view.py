@@ -424,13 +424,12 @@ class ImportView(QWidget):
             return "replace"
         box = QMessageBox(QMessageBox.Icon.Question, "Add or replace?",
                           "The workspace already holds a screened import. What should this file do?", parent=self)
-        box.setInformativeText("".join(f"<p><b>{label}:</b> {esc(choices[mode])}</p>"
-                                       for mode, label in (("add", "Add"), ("replace", "Replace"))))
-        buttons = {box.addButton("&Add to the workspace", QMessageBox.ButtonRole.AcceptRole): "add",
-                   box.addButton("Re&place", QMessageBox.ButtonRole.DestructiveRole): "replace"}
-        if "reconcile" in choices:  # a county export beside the DOJ extract held (issue 15)
-            box.setInformativeText(box.informativeText() + f"<p><b>Reconcile:</b> {esc(choices['reconcile'])}</p>")
-            buttons[box.addButton("Re&concile with DOJ's extract", QMessageBox.ButtonRole.AcceptRole)] = "reconcile"
+        # one button per way the session offers (Session.import_choices; a third way, such as
+        # reconciling a county file with the DOJ extract, needs only a line in IMPORT_BUTTONS)
+        offered = [m for m in IMPORT_BUTTONS if m in choices]
+        box.setInformativeText("".join(f"<p><b>{IMPORT_BUTTONS[m][0].replace('&', '')}:</b> {esc(choices[m])}</p>"
+                                       for m in offered))
+        buttons = {box.addButton(IMPORT_BUTTONS[m][0], IMPORT_BUTTONS[m][1]): m for m in offered}
         box.addButton(QMessageBox.StandardButton.Cancel)
         self.mode_box = box
         box.exec()
@@ -479,6 +478,14 @@ class ImportView(QWidget):
 
 
 # -- Overview -------------------------------------------------------------------------------------
+
+
+# The buttons of the add-or-replace question, in order: mode -> (label, role).
+IMPORT_BUTTONS = {
+    "add": ("&Add to the workspace", QMessageBox.ButtonRole.AcceptRole),
+    "replace": ("Re&place", QMessageBox.ButtonRole.DestructiveRole),
+    "reconcile": ("Re&concile with DOJ's extract", QMessageBox.ButtonRole.AcceptRole),  # issue 15
+}
 
 
 def _start(text: str, n: int = 60) -> str:

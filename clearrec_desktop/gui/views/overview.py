@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
+    QHeaderView,
     QLabel,
     QScrollArea,
     QTableView,
@@ -24,14 +25,22 @@ from ..widgets.charts import BarChart
 from ..widgets.common import OUTCOME_TEXT, configure_table, esc, fmt_int, plural
 
 
+SECTION_BARS = 14
+
+
 class CountTable(QTableView):
     """A small read-only table of (label, count) pairs."""
 
     def __init__(self, name: str, label: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.model_ = FrameModel([Column("label", label, 200), Column("count", "Convictions", 90)], self)
+        self.model_ = FrameModel([Column("label", label, 200), Column("count", "Cannabis convictions", 140)], self)
         configure_table(self, self.model_, name, sortable=True)
         self.setMinimumHeight(120)
+        # the label column takes the room left: courthouse names are long ("... Courthouse, Elk Grove")
+        hh = self.horizontalHeader()
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
 
     def set_counts(self, counts: dict) -> None:
         items = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
@@ -39,6 +48,9 @@ class CountTable(QTableView):
             {"label": [str(k) if k not in (None, "") else "(blank)" for k, _ in items],
              "count": [int(v) for _, v in items]},
             schema={"label": pl.String, "count": pl.Int64}))
+        # the longest name fits without eliding at the window's usual widths; a tooltip has the rest
+        longest = max((self.fontMetrics().horizontalAdvance(str(k)) for k, _ in items), default=0)
+        self.setMinimumWidth(min(longest + 200, 560))
 
 
 class OverviewView(QWidget):
@@ -79,9 +91,9 @@ class OverviewView(QWidget):
         people_box = QGroupBox("People")
         QVBoxLayout(people_box).addWidget(self.people)
         left.addWidget(people_box)
-        self.outcome_chart = BarChart("Convictions by outcome")
-        self.section_chart = BarChart("Convictions by code section")
-        self.decade_chart = BarChart("Convictions by decade")
+        self.outcome_chart = BarChart("Cannabis convictions by outcome")
+        self.section_chart = BarChart("Cannabis convictions by code section (every section, however few)")
+        self.decade_chart = BarChart("Cannabis convictions by decade of conviction")
         charts = QGroupBox("Charts")
         cl = QVBoxLayout(charts)
         cl.addWidget(self.outcome_chart)
@@ -132,6 +144,9 @@ class OverviewView(QWidget):
         if run.results.height == 0:
             out.append(f"No convictions found for the chosen county ({run.county}). Check the county: "
                        "the import report lists the counties in the file.")
+        mismatch = s.run_county_warning()
+        if mismatch:
+            out.append(mismatch)
         ws_county = s.workspace_county.upper()
         if ws_county and run.county and ws_county != run.county:
             out.append(f"This run screened {run.county}, but the workspace was created for {ws_county}.")
@@ -206,8 +221,14 @@ class OverviewView(QWidget):
         by_outcome = conv.get("by_outcome", {})
         self.outcome_chart.set_items([(OUTCOME_TEXT.get(k, k), by_outcome.get(k, 0))
                                       for k in ("dismiss", "reduce", "review", "ineligible")])
+        # the office's own screen: no small-count suppression (that is for what is published), every
+        # section shown; past SECTION_BARS the smallest are summed into one bar that says how many
         by_section = sorted(conv.get("by_section", {}).items(), key=lambda kv: (-kv[1], kv[0]))
-        self.section_chart.set_items(by_section[:8])
+        if len(by_section) > SECTION_BARS:
+            rest = by_section[SECTION_BARS - 1:]
+            by_section = by_section[:SECTION_BARS - 1] + [(f"{len(rest)} other sections",
+                                                           sum(v for _, v in rest))]
+        self.section_chart.set_items(by_section)
         decades = run.summary.get("breakdowns", {}).get("decade", {})
         self.decade_chart.set_items([(k, v.get("convictions", 0)) for k, v in sorted(decades.items())])
         charts = (self.outcome_chart, self.section_chart, self.decade_chart)
