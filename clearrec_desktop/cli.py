@@ -398,6 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"clearrec: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a path the user gave: exists, is a folder, not writable, disk full
+        where = Path(e.filename).name if getattr(e, "filename", None) else "output"
+        what = {FileExistsError: "already exists as a file; give a folder name that is not taken",
+                IsADirectoryError: "is a folder, not a file", NotADirectoryError: "is a file, not a folder",
+                PermissionError: "cannot be written or read here (permission denied)",
+                FileNotFoundError: "does not exist"}.get(type(e), e.strerror or "cannot be used")
+        print(f"clearrec: {where}: {what}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("clearrec: interrupted", file=sys.stderr)
         return 130

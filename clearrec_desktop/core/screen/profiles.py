@@ -394,6 +394,9 @@ def load_profile(name_or_path: str | Path | None = None, *, options: dict | None
     shipped = profiles_dir() / f"{name}.toml"
     if shipped.exists() and not Path(name).suffix:
         path = shipped
+    elif not Path(name).suffix and not Path(name).exists():
+        ids = ", ".join(p.stem for p in sorted(profiles_dir().glob("*.toml")))
+        raise InputError(f"{name}: no such profile; the shipped profiles are {ids} (or give a profile file)")
     else:
         path = local_path(name, what="profile")
     text = path.read_text(encoding="utf-8-sig")

@@ -86,7 +86,7 @@ HISTORY_COLUMNS = [
     Column("courthouse", "Court or agency", 190),
     Column("court_case_number", "Case", 90),
     Column("count_key", "Count", 100),
-    Column("offence_text", "Offence", 210),
+    Column("offence_text", "Offense", 210),
     Column("level", "Level", 44),
     Column("disposition", "Disposition", 170),
     Column("_sentence", "Sentence", 110),

@@ -1,0 +1,39 @@
+"""Common command-line mistakes get one line and exit 2, never "internal error" (issue 19.4)."""
+
+from __future__ import annotations
+
+from clearrec_desktop import cli
+from clearrec_desktop.core.safety import resource_path
+
+SCREEN = ["--county", "Sacramento", "--as-of", "2026-11-01"]
+
+
+def _run(capsys, argv):
+    code = cli.main(argv)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_output_path_that_is_an_existing_file(tmp_path, capsys):
+    extract = resource_path("demo/demo-extract.csv")
+    taken = tmp_path / "results.xlsx"
+    taken.write_bytes(b"")
+    code, err = _run(capsys, ["screen", str(extract), *SCREEN, "--out", str(taken)])
+    assert code == 2 and "internal error" not in err and len(err.splitlines()) == 1
+    assert err.startswith("clearrec: results.xlsx: already exists as a file")
+
+
+def test_unknown_profile_lists_the_shipped_ids(tmp_path, capsys):
+    code, err = _run(capsys, ["screen", str(resource_path("demo/demo-extract.csv")), *SCREEN, "--profile", "sacramento",
+                              "--out", str(tmp_path / "o")])
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "no such profile" in err and "sacramento-2019" in err and "statutory" in err
+
+
+def test_audit_verify_without_terminal_or_passphrase(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CLEARREC_PASSPHRASE", raising=False)
+    monkeypatch.setattr("sys.stdin", open("/dev/null"))  # no terminal
+    ws = tmp_path / "w.clearrec"
+    ws.write_bytes(b"not a workspace")
+    code, err = _run(capsys, ["audit", "verify", str(ws)])
+    assert code == 2 and "internal error" not in err and "EOFError" not in err
