@@ -70,6 +70,8 @@ VIEW_SECTIONS = {
     "documents": "documents-build-print-and-record-filings",
     "reports": "reports-the-impact-report",
     "activity": "activity-the-audit-trail",
+    "reconcile": "reconciliation-doj-and-county-records",
+    "lookup": "lookup-answer-the-person-who-calls",
 }
 EMPTY_TEXT = {
     "import": "Drop the DOJ extract or your county's case export here, or press Choose file.",
