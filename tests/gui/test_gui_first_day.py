@@ -455,3 +455,42 @@ def test_the_welcomes_guide_link_opens_the_first_day_section(window):
     assert window.guide_window.isVisible()
     assert window.guide_window.browser.current_section() == "first-day"
     window.guide_window.close()
+
+
+def test_the_window_fits_a_1366x768_laptop_screen(screened_window):
+    """Every view's minimum fits the smallest screen still common on county laptops (issue 17.4);
+    768 less a taskbar and the title bar leaves about 700 pixels."""
+    window = screened_window
+    for key in window.view_keys():
+        window.show_view(key)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 700, f"{key}: {hint.width()}x{hint.height()}"
+
+
+def test_the_proposal_its_reasons_and_evidence_show_without_scrolling_at_1366x768(screened_window, qtbot):
+    """Issue 17.4: at 1366x768 the proposal, why, and the rows behind it are in view at once."""
+    window = screened_window
+    window.resize(1366, 700)
+    window.show_view("review")
+    view = window.review_view
+    results = window.session.run.results
+    import polars as pl
+
+    # a case whose explanation is long: several reasons and evidence rows
+    pick = (results.filter(pl.col("evidence").str.len_chars() > 0)
+            .with_columns(pl.col("reasons").str.len_chars().alias("_n")).sort("_n", descending=True))
+    assert view.show_conviction(pick.item(0, "conviction_id"))
+    qtbot.wait(50)
+    doc = view.detail.document()
+    doc.setTextWidth(view.detail.viewport().width())
+    block = doc.begin()
+    bottom = None
+    while block.isValid():
+        if block.text().startswith("Rows behind it"):
+            rect = doc.documentLayout().blockBoundingRect(block)
+            bottom = rect.y() + rect.height()
+            break
+        block = block.next()
+    assert bottom is not None
+    assert view.detail.verticalScrollBar().value() == 0
+    assert bottom <= view.detail.viewport().height(), (bottom, view.detail.viewport().height())

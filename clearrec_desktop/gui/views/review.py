@@ -183,8 +183,6 @@ class ReviewView(QWidget):
         self.clear_button = QPushButton("C&lear filters")
         self.clear_button.setAccessibleName("Clear filters and search")
         self.clear_button.clicked.connect(self.clear_filters)
-        filter_row.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignBottom)
-        filter_row.addWidget(self.bulk_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         self.table = QTableView()
         configure_table(self.table, self.model, "Convictions to review", sortable=True)
@@ -206,6 +204,10 @@ class ReviewView(QWidget):
         source_label.setBuddy(self.filters["provenance"])
         search_row.addWidget(source_label)
         search_row.addWidget(self.filters["provenance"])
+        # the buttons sit beside the search, not in the filter row, so the whole window fits a
+        # 1366-pixel-wide laptop screen (issue 17.4)
+        search_row.addWidget(self.clear_button)
+        search_row.addWidget(self.bulk_button)
         ll.addLayout(search_row)
         ll.addLayout(filter_row)
         ll.addWidget(self.table, 1)
@@ -262,7 +264,10 @@ class ReviewView(QWidget):
         decide_box = QGroupBox("Decision")
         dl = QVBoxLayout(decide_box)
         dl.addLayout(buttons)
+        # the keys are on the buttons and in Help > Keyboard Shortcuts; the hint's line is given
+        # to the case text at small screen heights (issue 17.4) and shown when there is room
         dl.addWidget(self.decision_hint)
+        decide_box.setToolTip(self.decision_hint.text())
         rl.addWidget(decide_box)
 
         self.history_model = FrameModel(HISTORY_COLUMNS, self, highlight="_hl", bold="_bold")
@@ -291,9 +296,11 @@ class ReviewView(QWidget):
         self.splitter.setObjectName("reviewSplitter")
         self.splitter.addWidget(top)
         self.splitter.addWidget(history_box)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([520, 200])
+        # the case (proposal, reasons, evidence) gets most of the height, so it reads without
+        # scrolling at 1366x768; the person's whole record takes the rest (issue 17.4)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([600, 150])
         self.top_splitter = top
         top.setObjectName("reviewTopSplitter")
         layout = QVBoxLayout(self)
@@ -455,6 +462,10 @@ class ReviewView(QWidget):
             self.history.scrollTo(self.history_model.index(self.history_model.row_of(int(first[0])), 0),
                                   QAbstractItemView.ScrollHint.PositionAtCenter)
         self._update_actions()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self.decision_hint.setVisible(self.height() >= 720)
 
     def case_html(self, r: dict) -> str:
         """The case as the attorney reads it: the proposal, why, and the rows it rests on first
