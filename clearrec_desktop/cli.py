@@ -164,9 +164,16 @@ def cmd_documents(a) -> int:
         versions=tuple(a.version or ("sealed", "public")))
     paths = packet.build_documents(Path(a.screen_out), Path(a.office), Path(a.out), per_case=a.per_case,
                                    by_courthouse=a.by_courthouse, decisions=a.decisions and Path(a.decisions),
-                                   corrections=a.corrections and Path(a.corrections), options=options)
+                                   corrections=a.corrections and Path(a.corrections), options=options,
+                                   counts=(counts := {}))
     for p in paths:  # every file written, one per line
         print(p)
+    left = counts.get("left_out") or {}
+    print(f"in these documents: {counts.get('granted', 0):,} convictions for relief, "
+          f"{counts.get('challenged', 0):,} challenged; left out: {sum(left.values()):,} "
+          "(each listed with its reason in the cover report)", file=sys.stderr)
+    for kind, n in sorted(left.items(), key=lambda kv: (-kv[1], kv[0])):  # the cover report lists each row
+        print(f"  {n:,} {filing.LEFT_OUT.get(kind, kind)}", file=sys.stderr)
     return 0
 
 
@@ -257,39 +264,50 @@ def cmd_workspace_restore(a) -> int:
     return 0
 
 
+def _example(*lines: str) -> str:
+    return "example:\n" + "\n".join("  " + line for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="clearrec", description="Offline screening of cannabis convictions for Prop 64 relief.")
     ap.add_argument("--version", action="version", version=f"clearrec {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("screen", help="import extracts and screen every cannabis conviction of a county")
-    s.add_argument("files", nargs="+", metavar="FILE")
+    s = sub.add_parser("screen", help="import extracts and screen every cannabis conviction of a county",
+                       epilog=_example("clearrec screen extract.csv --county Sacramento --as-of 2026-11-01 --out results"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("files", nargs="+", metavar="FILE", help="DOJ extract(s), or county files with --mapping")
     s.add_argument("--county", required=True, help="county to screen (case and spacing do not matter)")
     s.add_argument("--as-of", required=True, type=_date, help="evaluation date YYYY-MM-DD (never the clock)")
     s.add_argument("--profile", default=None, help="profile id, profile .toml, or BEAR eligibility_options.json (default: statutory)")
     s.add_argument("--profile-option", action="append", metavar="NAME=true", help="switch a profile option (e.g. include_related_charges=true)")
     s.add_argument("--mapping", help="column mapping (.toml) for county case-management files")
-    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--out", required=True, help="output folder (created; must not be an existing file)")
     s.add_argument("-v", "--verbose", action="store_true", help="print progress")
     s.set_defaults(func=cmd_screen)
 
-    s = sub.add_parser("profiles", help="list the shipped policy profiles")
+    s = sub.add_parser("profiles", help="list the shipped policy profiles",
+                       epilog=_example("clearrec profiles"), formatter_class=argparse.RawDescriptionHelpFormatter)
     s.set_defaults(func=cmd_profiles)
 
-    s = sub.add_parser("explain-profile", help="print a profile's rules in plain English")
-    s.add_argument("profile", nargs="?")
-    s.add_argument("--profile-option", action="append", metavar="NAME=true")
+    s = sub.add_parser("explain-profile", help="print a profile's rules in plain English",
+                       epilog=_example("clearrec explain-profile sacramento-2019 --lists"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("profile", nargs="?", help="profile id or profile .toml (default: statutory)")
+    s.add_argument("--profile-option", action="append", metavar="NAME=true", help="switch a profile option")
     s.add_argument("--vocabulary", action="store_true", help="list the conditions a profile can use")
     s.add_argument("--lists", action="store_true",
                    help="also print every entry of the profile's code-section lists (super strikes, PC 290, related charges)")
     s.set_defaults(func=cmd_explain)
 
-    s = sub.add_parser("demo-data", help="write a synthetic DOJ extract")
-    s.add_argument("out", metavar="OUT.csv")
-    s.add_argument("--rows", type=int, default=2000)
-    s.add_argument("--county", default="SACRAMENTO")
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--no-header", action="store_true")
+    s = sub.add_parser("demo-data", help="write a synthetic DOJ extract",
+                       epilog=_example("clearrec demo-data demo.csv --rows 5000 --county Yolo"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("out", metavar="OUT.csv", help="file to write (made-up people only)")
+    s.add_argument("--rows", type=int, default=2000, help="about how many rows (default 2000)")
+    s.add_argument("--county", default="SACRAMENTO", help="the county most convictions are in")
+    s.add_argument("--seed", type=int, default=1, help="random seed: the same seed writes the same file")
+    s.add_argument("--no-header", action="store_true", help="write no header line, as some DOJ extracts come")
     s.add_argument("--clean", action="store_true", help="no data-quality traps")
     s.add_argument("--county-export", metavar="FILE",
                    help="also write a county case-management export of the same people with planted differences "
@@ -318,10 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true", help="print progress")
     s.set_defaults(func=cmd_reconcile)
 
-    s = sub.add_parser("documents", help="build court documents from a screening output folder")
-    s.add_argument("screen_out", metavar="SCREEN_OUT_DIR")
-    s.add_argument("--office", required=True, help="office details (TOML)")
-    s.add_argument("--out", required=True)
+    s = sub.add_parser("documents", help="build court documents from a screening output folder",
+                       epilog=_example("clearrec documents results --office office.toml --posture doj-list "
+                                       "--doj-list-received 2026-09-15 --out packets"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("screen_out", metavar="SCREEN_OUT_DIR", help="the folder `clearrec screen` wrote")
+    s.add_argument("--office", required=True, help="office details (TOML; resources/demo/office.toml is an example)")
+    s.add_argument("--out", required=True, help="folder for the documents (a new run folder is made inside)")
     s.add_argument("--posture", choices=["doj-list", "supplemental", "petition"], default="supplemental",
                    help="response to DOJ's HS 11361.9 list, supplemental motion for convictions the list missed, or "
                         "response to an individual petition / application (default: supplemental)")
@@ -340,14 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--decisions", help="attorney decisions (CSV: conviction_id, decision, ground, reason, relief_basis)")
     s.add_argument("--corrections", help="corrections of the record (CSV: conviction_id, field, value, source)")
     s.add_argument("--per-case", action="store_true", help="one motion, one order (PDF and .docx) per court case")
-    s.add_argument("--by-courthouse", action="store_true")
+    s.add_argument("--by-courthouse", action="store_true", help="one packet per courthouse")
     s.set_defaults(func=cmd_documents)
 
-    s = sub.add_parser("export", help="Excel workbook, DOJ-layout results, impact report")
-    s.add_argument("screen_out", metavar="SCREEN_OUT_DIR")
-    s.add_argument("--xlsx")
-    s.add_argument("--doj-results")
-    s.add_argument("--impact-report")
+    s = sub.add_parser("export", help="Excel workbook, DOJ-layout results, impact report",
+                       epilog=_example("clearrec export results --xlsx results.xlsx --impact-report impact.pdf"),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("screen_out", metavar="SCREEN_OUT_DIR", help="the folder `clearrec screen` wrote")
+    s.add_argument("--xlsx", metavar="FILE", help="write the Excel workbook (results, summary, flags)")
+    s.add_argument("--doj-results", metavar="FILE", help="write the results in DOJ's extract layout (CSV)")
+    s.add_argument("--impact-report", metavar="FILE", help="write the impact report (PDF; small counts suppressed)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("audit", help="workspace audit trail")
@@ -357,8 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-hash the audit chain and compare every decision, undo, redo, import, run, note and link "
                     "decision with it; check the append-only triggers, SQLite's integrity and the encryption of "
                     "every page. Exit 0 when everything matches, 3 with each difference listed. The passphrase "
-                    "comes from CLEARREC_PASSPHRASE or is asked for at the terminal.")
-    v.add_argument("workspace")
+                    "comes from CLEARREC_PASSPHRASE or is asked for at the terminal.",
+        epilog=_example("CLEARREC_PASSPHRASE=... clearrec audit verify county.clearrec --against motion.pdf"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("workspace", help="the workspace file (.clearrec)")
     v.add_argument("--against", metavar="FILE",
                    help="a packet, motion, report (PDF) or workbook made from this workspace (or the 64 hex digits "
                         "printed on it): say whether the workspace's history still contains the head printed there")
@@ -369,17 +394,21 @@ def build_parser() -> argparse.ArgumentParser:
     w = wsub.add_parser("backup", help="a complete copy of a workspace, consistent even while it is open",
                         description="Copy WORKSPACE to DEST with SQLite's online backup (never a plain file copy, "
                                     "which misses the log). DEST must not exist. The passphrase comes from "
-                                    "CLEARREC_PASSPHRASE or is asked for at the terminal.")
-    w.add_argument("workspace", metavar="WORKSPACE")
-    w.add_argument("dest", metavar="DEST")
+                                    "CLEARREC_PASSPHRASE or is asked for at the terminal.",
+                        epilog=_example("clearrec workspace backup county.clearrec backups/county-2026-12-05.clearrec"),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("workspace", metavar="WORKSPACE", help="the workspace file (.clearrec)")
+    w.add_argument("dest", metavar="DEST", help="the copy to write (must not exist)")
     w.add_argument("-v", "--verbose", action="store_true", help="print progress")
     w.set_defaults(func=cmd_workspace_backup)
     w = wsub.add_parser("restore", help="put a backup in place of a workspace (the replaced file is kept)",
                         description="Copy BACKUP over WORKSPACE. A WORKSPACE that exists is renamed "
                                     "NAME.replaced-DATE-TIME.clearrec (with its log), never deleted; a log that "
-                                    "belonged to it is never applied to the restored copy.")
-    w.add_argument("backup", metavar="BACKUP")
-    w.add_argument("workspace", metavar="WORKSPACE")
+                                    "belonged to it is never applied to the restored copy.",
+                        epilog=_example("clearrec workspace restore backups/county-2026-12-05.clearrec county.clearrec"),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("backup", metavar="BACKUP", help="the backup to put in place")
+    w.add_argument("workspace", metavar="WORKSPACE", help="the workspace file it replaces (kept aside if it exists)")
     w.add_argument("-v", "--verbose", action="store_true", help="print progress")
     w.set_defaults(func=cmd_workspace_restore)
     # workspace new|import|screen|decide, filings, lookup (issue 16): their own module

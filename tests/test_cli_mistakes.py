@@ -37,3 +37,37 @@ def test_audit_verify_without_terminal_or_passphrase(tmp_path, capsys, monkeypat
     ws.write_bytes(b"not a workspace")
     code, err = _run(capsys, ["audit", "verify", str(ws)])
     assert code == 2 and "internal error" not in err and "EOFError" not in err
+
+
+def _subcommands(parser, path=()):
+    import argparse
+
+    for action in parser._actions:  # argparse keeps no public list of subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _subcommands(sub, (*path, name))
+            return
+    yield path, parser
+
+
+def test_every_subcommand_has_an_example_and_every_argument_help():
+    missing = []
+    for path, parser in _subcommands(cli.build_parser()):
+        name = " ".join(path)
+        if "example" not in (parser.epilog or ""):
+            missing.append(f"{name}: no example")
+        for action in parser._actions:
+            if action.dest != "help" and not action.help:
+                missing.append(f"{name}: {'/'.join(action.option_strings) or action.dest} has no help")
+    assert not missing, "\n".join(missing)
+
+
+def test_documents_says_how_many_were_left_out_and_why(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert cli.main(["screen", str(resource_path("demo/demo-extract.csv")), *SCREEN, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["documents", str(out), "--office", str(resource_path("demo/office.toml")), "--posture",
+                     "doj-list", "--doj-list-received", "2026-09-15", "--out", str(tmp_path / "d")]) == 0
+    err = capsys.readouterr().err
+    assert "in these documents:" in err and "left out:" in err
+    assert "still in attorney review" in err  # a reason, in words

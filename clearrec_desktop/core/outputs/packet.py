@@ -1235,10 +1235,11 @@ def write_filing(filing: Filing, out_dir: Path) -> list[Path]:
 def build_documents(screen_out_dir: Path, office_file: Path, out_dir: Path, *, per_case: bool = False,
                     by_courthouse: bool = False, decisions: pl.DataFrame | Path | None = None,
                     corrections: pl.DataFrame | Path | None = None, options: FilingOptions | None = None,
-                    audit_head: str | None = None) -> list[Path]:
+                    audit_head: str | None = None, counts: dict | None = None) -> list[Path]:
     """What ``clearrec documents`` calls: read a screening output directory, write the PDFs,
     the per-case .docx orders, the court update CSV / XLSX and the cover report under
-    ``out_dir``; return every path written."""
+    ``out_dir``; return every path written. ``counts`` (a dict) is filled with how many
+    convictions were granted, challenged and left out (by reason kind)."""
     from .run_folder import read_screen_output
 
     results, summary = read_screen_output(screen_out_dir)
@@ -1265,4 +1266,7 @@ def build_documents(screen_out_dir: Path, office_file: Path, out_dir: Path, *, p
         raise InputError(f"{out_dir}: cannot create the folder ({exc.strerror})") from None
     filing = build_filing(selection, office, summary=summary, per_case=per_case, by_courthouse=by_courthouse,
                           audit_head=audit_head, rejected_where=f"rejected.csv in {Path(screen_out_dir).name}")
+    if counts is not None:  # what the cover report says, for the command line's summary
+        counts.update(granted=filing.selection.granted.height, challenged=filing.selection.challenged.height,
+                      left_out=dict(Counter(filing.selection.left_out["left_out_kind"].to_list())))
     return write_filing(filing, out_dir)
