@@ -221,7 +221,7 @@ def test_a_county_export_imported_after_the_doj_extract_can_be_reconciled(qtbot,
 
     answer_next_dialog(answer)
     assert window.import_view.ask_import_mode() == "reconcile"
-    assert "Reconcile:" in clicked[0]
+    assert "Reconcile with DOJ's extract:" in clicked[0]
     s.screen_pending("SACRAMENTO", AS_OF, window.import_view.selected_profile(), "reconcile")
     wait_idle(qtbot, s, 120000)
     run = s.run
