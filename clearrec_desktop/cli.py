@@ -40,6 +40,9 @@ def cmd_screen(a) -> int:
 
     profile = profiles.load_profile(a.profile, options=_options(a.profile_option))
     mapping = Path(a.mapping) if a.mapping else None
+    if mapping is not None:  # checked now, even when no file needs it: a typo must not pass unseen
+        from .core.ingest.county_mapping import load_mapping
+        load_mapping(mapping)
 
     def progress(fraction, message):
         if a.verbose:

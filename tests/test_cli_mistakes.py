@@ -71,3 +71,41 @@ def test_documents_says_how_many_were_left_out_and_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "in these documents:" in err and "left out:" in err
     assert "still in attorney review" in err  # a reason, in words
+
+
+MISSING = "no-such-file.csv"
+
+
+def _mistakes(tmp):
+    out = str(tmp / "out")
+    return [
+        ["screen", MISSING, *SCREEN, "--out", out],
+        ["screen", str(tmp), *SCREEN, "--out", out],                       # a folder given as the file
+        ["screen", str(resource_path("demo/demo-extract.csv")), "--county", "Sacramento", "--as-of", "2026-13-45",
+         "--out", out],
+        ["screen", str(resource_path("demo/demo-extract.csv")), *SCREEN, "--mapping", MISSING, "--out", out],
+        ["explain-profile", "sacramento"],
+        ["documents", str(tmp / "nothing-here"), "--office", str(resource_path("demo/office.toml")), "--out", out],
+        ["export", str(tmp / "nothing-here"), "--xlsx", str(tmp / "r.xlsx")],
+        ["reconcile", MISSING, MISSING, "--mapping", MISSING, *SCREEN, "--out", out],
+        ["audit", "verify", MISSING],
+        ["workspace", "backup", MISSING, str(tmp / "b.clearrec")],
+    ]
+
+
+def test_each_subcommand_meets_common_mistakes_with_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CLEARREC_PASSPHRASE", "correct horse battery staple")
+    monkeypatch.chdir(tmp_path)
+    problems = []
+    for argv in _mistakes(tmp_path):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse's own usage errors exit 2 too
+            code = exc.code
+        err = capsys.readouterr().err.strip()
+        lines = [line for line in err.splitlines() if line.strip()]
+        if code != 2 or "internal error" in err or "Traceback" in err or not lines:
+            problems.append(f"{' '.join(argv[:2])}: exit {code}: {err[:200]}")
+        elif not err.startswith("usage:") and len(lines) != 1:
+            problems.append(f"{' '.join(argv[:2])}: {len(lines)} lines: {err[:200]}")
+    assert not problems, "\n".join(problems)
