@@ -169,14 +169,14 @@ def cmd_documents(a) -> int:
                                    by_courthouse=a.by_courthouse, decisions=a.decisions and Path(a.decisions),
                                    corrections=a.corrections and Path(a.corrections), options=options,
                                    counts=(counts := {}))
-    for p in paths:  # every file written, one per line
+    for p in paths:  # every file written, one per line; then what went in (stdout: not a warning)
         print(p)
     left = counts.get("left_out") or {}
     print(f"in these documents: {counts.get('granted', 0):,} convictions for relief, "
           f"{counts.get('challenged', 0):,} challenged; left out: {sum(left.values()):,} "
-          "(each listed with its reason in the cover report)", file=sys.stderr)
+          "(each listed with its reason in the cover report)")
     for kind, n in sorted(left.items(), key=lambda kv: (-kv[1], kv[0])):  # the cover report lists each row
-        print(f"  {n:,} {filing.LEFT_OUT.get(kind, kind)}", file=sys.stderr)
+        print(f"  {n:,} {filing.LEFT_OUT.get(kind, kind)}")
     return 0
 
 
