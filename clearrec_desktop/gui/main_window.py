@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
                 self.case_menu.addSeparator()
         self.import_view.overview_requested.connect(lambda: self.show_view("overview"))
         self.reconcile_view.open_case.connect(self.open_in_review)
+        self.overview_view.open_case.connect(self.open_in_review)
 
         self.status_workspace = QLabel()
         self.status_run = QLabel()

@@ -376,6 +376,7 @@ DECISION_STATUSES = ("undecided", "decided", "accepted", "departed", "deferred",
 REVIEW_COLUMNS = [
     Column("outcome", "Outcome", 80),
     Column("decision", "Decision", 150),
+    Column("progress", "Progress", 110),  # screened -> decided -> filed -> ruled -> reported (issue 16)
     Column("name", "Name", 180),
     Column("cii_number", "CII", 95),
     Column("court_case_number", "Case number", 105),
@@ -394,7 +395,34 @@ PROVENANCE_TEXT = {"county_only": "county only", "doj_only": "DOJ only", "both_d
 PROVENANCE_FILTERS = (("county only", "county_only"), ("DOJ only", "doj_only"), ("both", "both"),
                       ("both, disagreeing", "both_disagreeing"))
 # Kept beside the shown columns for filtering, decisions and the detail pane.
-REVIEW_KEEP = ["conviction_id", "subject_id", "_decision", "_departs", "_decade", "_search", "_provenance"]
+REVIEW_KEEP = ["conviction_id", "subject_id", "_decision", "_departs", "_decade", "_search", "_provenance",
+               "_progress"]
+# How far each conviction has gone (core/workspace/filings.py STATUSES), as the Progress filter
+# offers it; the column says a little more once the court has ruled.
+PROGRESS_FILTERS = (("screened, nothing decided", "screened"), ("decided, not filed", "decided"),
+                    ("filed, waiting for the court", "filed"), ("ruled by the court", "ruled"),
+                    ("reported to DOJ", "reported_to_doj"))
+_PROGRESS_TEXT = {"screened": "screened", "decided": "decided", "filed": "filed", "reported_to_doj": "reported to DOJ"}
+_RULING_TEXT = {"granted": "granted", "granted_differently": "granted differently", "denied": "denied",
+                "continued": "filed, continued"}
+
+
+def progress_columns(conviction_ids: pl.Series, raw_decisions: pl.Series, filed: pl.DataFrame) -> pl.DataFrame:
+    """``_progress`` (the status) and ``progress`` (its words) for each conviction, in order:
+    the filing's status where the conviction was filed, else decided or screened (a deferral
+    decides nothing), as ``combine_statuses`` works it out."""
+    frame = pl.DataFrame([conviction_ids.alias("conviction_id"), raw_decisions.fill_null("").alias("_d")])
+    if filed.height and "conviction_id" in filed.columns:
+        frame = frame.join(filed.select("conviction_id", pl.col("status").alias("_fs"), pl.col("ruling").alias("_r")),
+                           on="conviction_id", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("_fs"), pl.lit(None, pl.String).alias("_r"))
+    status = pl.coalesce(pl.col("_fs"), pl.when(pl.col("_d").is_in(["", "defer"])).then(pl.lit("screened"))
+                         .otherwise(pl.lit("decided")))
+    text = (pl.when(pl.col("_progress") == "ruled").then(pl.col("_r").replace_strict(_RULING_TEXT, default="ruled"))
+            .when((pl.col("_progress") == "filed") & (pl.col("_r") == "continued")).then(pl.lit(_RULING_TEXT["continued"]))
+            .otherwise(pl.col("_progress").replace_strict(_PROGRESS_TEXT, default=pl.col("_progress"))))
+    return frame.with_columns(status.alias("_progress")).select("_progress", text.alias("progress"))
 
 
 def decision_label(decision: str | None, ground: str | None, proposed: str | None) -> str:
@@ -427,9 +455,11 @@ def decision_columns(conviction_ids: pl.Series, decisions: pl.DataFrame) -> pl.D
                           pl.col("_departs").fill_null(False)))
 
 
-def review_frame(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """The results with the decision status and the helper columns the filters use."""
+def review_frame(results: pl.DataFrame, decisions: pl.DataFrame, filed: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The results with the decision, the progress and the helper columns the filters use."""
     dec = decision_columns(results.get_column("conviction_id"), decisions)
+    progress = progress_columns(results.get_column("conviction_id"), dec.get_column("_decision"),
+                                filed if filed is not None else pl.DataFrame())
     year = pl.col("conviction_date").cast(pl.String).str.slice(0, 4).cast(pl.Int32, strict=False)
     if "provenance" in results.columns:
         source = pl.col("provenance").replace_strict(PROVENANCE_TEXT, default=None, return_dtype=pl.String)
@@ -439,6 +469,7 @@ def review_frame(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
         source.alias("source"),
         (pl.col("provenance") if "provenance" in results.columns else pl.lit(None, dtype=pl.String)).alias("_provenance"),
         dec.get_column("decision"), dec.get_column("_decision"), dec.get_column("_departs"),
+        progress.get_column("_progress"), progress.get_column("progress"),
         pl.when(year.is_null()).then(pl.lit("unknown"))
         .otherwise((year // 10 * 10).cast(pl.String) + "s").alias("_decade"),
         pl.concat_str([pl.col("name").fill_null(""), pl.col("cii_number").fill_null(""),
@@ -449,7 +480,7 @@ def review_frame(results: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame
 
 def review_filter(*, outcome: str | None = None, flag: str | None = None, section: str | None = None,
                   courthouse: str | None = None, decade: str | None = None, status: str | None = None,
-                  provenance: str | None = None, text: str = "") -> pl.Expr | None:
+                  provenance: str | None = None, progress: str | None = None, text: str = "") -> pl.Expr | None:
     """A polars filter for the review table; None means every row."""
     parts: list[pl.Expr] = []
     if outcome:
@@ -465,6 +496,8 @@ def review_filter(*, outcome: str | None = None, flag: str | None = None, sectio
     if provenance:
         wanted = ["both", "both_disagreeing"] if provenance == "both" else [provenance]
         parts.append(pl.col("_provenance").fill_null("").is_in(wanted))
+    if progress:
+        parts.append(pl.col("_progress") == progress)
     if status:
         parts.append({
             "undecided": pl.col("_decision") == "",

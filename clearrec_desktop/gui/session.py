@@ -790,6 +790,16 @@ def _statuses(progress, cancel, ws: Workspace, days: int) -> dict:
             "filings": ws.filings(), "doj_unchanged": ws.doj_unchanged()}
 
 
+def _progress_counts(progress, cancel, results: pl.DataFrame, decisions: pl.DataFrame, filed: pl.DataFrame,
+                     days: int, today: date) -> dict:
+    from ..core.workspace.filings import combine_statuses, status_counts_of, waiting_among
+
+    progress(0.1, "Working out each conviction's status")
+    frame = combine_statuses(results.select("conviction_id", "courthouse", "conviction_date"), decisions,
+                             filed)
+    return {"statuses": frame, "counts": status_counts_of(frame), "waiting": waiting_among(frame, days, today)}
+
+
 def _lookup(progress, cancel, ws: Workspace, fields: dict, reason: str) -> list[dict]:
     progress(0.1, "Searching")
     return ws.lookup(reason=reason, **fields)
@@ -860,6 +870,9 @@ class Session(QObject):
         self.run: RunState | None = None
         self.pending: PendingImport | None = None
         self.decisions: pl.DataFrame = pl.DataFrame()
+        # the convictions of active filings with their status (filed, ruled, reported to DOJ):
+        # with the decisions, every conviction's status without reading the workspace (issue 16)
+        self.filed: pl.DataFrame = pl.DataFrame()
         self.demo = False
         self._generation = 0  # bumped on close: results of tasks for a closed workspace are dropped
         self._readers: dict[str, _Reader] = {}
@@ -883,6 +896,7 @@ class Session(QObject):
         self.close_workspace()
         self.workspace = ws
         self.decisions = ws.current_decisions()
+        self.filed = ws.filed_statuses()
         self.workspace_changed.emit()
         self.audit_changed.emit()
         self.office_changed.emit()
@@ -906,6 +920,7 @@ class Session(QObject):
         self.run = None
         self.pending = None
         self.decisions = pl.DataFrame()
+        self.filed = pl.DataFrame()
         if had:
             self.workspace_changed.emit()
             self.run_changed.emit()
@@ -1221,6 +1236,7 @@ class Session(QObject):
         self.run = state
         if self.is_open:
             self.decisions = self.workspace.current_decisions()
+            self.filed = self.workspace.filed_statuses()
         self.run_changed.emit()
         self.audit_changed.emit()
 
@@ -1615,7 +1631,7 @@ class Session(QObject):
         self._require_idle()
         task = self.runner.start("Recording the filing", _record_filing, self.workspace, doc_set, court, filed_on,
                                  posture, note)
-        task.succeeded.connect(lambda _r: (self.audit_changed.emit(), self.filings_changed.emit()))
+        task.succeeded.connect(lambda _r: self._filings_updated())
         return task
 
     def filings(self) -> list[dict]:
@@ -1624,8 +1640,7 @@ class Session(QObject):
     def withdraw_filing(self, filing_id: int, reason: str) -> None:
         self._require_idle()
         self.workspace.withdraw_filing(filing_id, reason=reason)
-        self.audit_changed.emit()
-        self.filings_changed.emit()
+        self._filings_updated()
 
     def record_ruling(self, filing_id: int, ruling: str, order_date: date, *, case_number: str | None = None,
                       conviction_ids: list[str] | None = None) -> int:
@@ -1633,8 +1648,7 @@ class Session(QObject):
         self._require_idle()
         ids = self.workspace.record_ruling(filing_id, ruling, order_date, case_number=case_number,
                                            conviction_ids=conviction_ids)
-        self.audit_changed.emit()
-        self.filings_changed.emit()
+        self._filings_updated()
         return len(ids)
 
     def import_rulings(self, path: Path, *, filing_id: int | None = None, mapping: dict | None = None) -> Task:
@@ -1645,15 +1659,31 @@ class Session(QObject):
         self._require_idle()
         task = self.runner.start("Importing the court's rulings", _import_rulings, self.workspace, Path(path),
                                  filing_id, mapping)
-        task.succeeded.connect(lambda _r: (self.audit_changed.emit(), self.filings_changed.emit()))
+        task.succeeded.connect(lambda _r: self._filings_updated())
         return task
 
     def record_doj_report(self, conviction_ids: list[str], reported_on: date) -> int:
         self._require_idle()
         n = self.workspace.record_doj_report(conviction_ids, reported_on)
+        self._filings_updated()
+        return n
+
+    def _filings_updated(self) -> None:
+        if self.is_open:
+            self.filed = self.workspace.filed_statuses()
         self.audit_changed.emit()
         self.filings_changed.emit()
-        return n
+
+    def progress_counts(self, handler, failed, *, waiting_days: int = 90, today: date | None = None) -> bool:
+        """Every conviction's status (the Overview funnel and waiting lists) from the frames the
+        session holds, on a reader: never waits for the writer, never makes a decision wait.
+        ``handler({"statuses", "counts", "waiting"})``; the same figures as ``statuses``."""
+        if self.run is None:
+            return False
+        self._reader("progress").request("Counting each conviction's status", _progress_counts,
+                                         (self.run.results, self.decisions, self.filed, waiting_days,
+                                          today or date.today()), handler, failed)
+        return True
 
     def statuses(self, handler, failed, *, waiting_days: int = 90) -> bool:
         """Each conviction's status, the counts (the Overview funnel), the waiting list and the

@@ -28,6 +28,9 @@ from clearrec_desktop.gui.models import (
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
 
+NAME = [c.key for c in REVIEW_COLUMNS].index("name")
+
+
 def review_model(n: int = 200) -> FrameModel:
     model = FrameModel(REVIEW_COLUMNS, keep=REVIEW_KEEP)
     model.set_frame(review_frame(synthetic_results(n), pl.DataFrame()))
@@ -208,7 +211,7 @@ def test_a_large_sort_runs_off_the_gui_thread(qtbot, monkeypatch, qtmodeltester)
 
     monkeypatch.setattr(models, "sorted_frame", slow_sort)
     with qtbot.waitSignal(model.sorting, timeout=2000) as started:
-        model.sort(2, Qt.SortOrder.AscendingOrder)   # by name
+        model.sort(NAME, Qt.SortOrder.AscendingOrder)   # by name
     assert started.args == [True] and model.is_sorting()
     assert model.view_frame().get_column(ROW_ID).is_sorted()     # the old order is still shown
     qtbot.wait(50)                                                # events flow meanwhile
@@ -220,7 +223,7 @@ def test_a_large_sort_runs_off_the_gui_thread(qtbot, monkeypatch, qtmodeltester)
     assert model.row_id(current.row()) == rid
     # a change of the data while a sort runs drops that sort's answer and sorts again
     done.clear()
-    model.sort(2, Qt.SortOrder.DescendingOrder)
+    model.sort(NAME, Qt.SortOrder.DescendingOrder)
     model.update_where("conviction_id", model.record(0)["conviction_id"], {"name": "ZZZZ"})
     with qtbot.waitSignal(model.sorting, timeout=5000):
         done.set()

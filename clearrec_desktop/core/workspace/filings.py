@@ -680,6 +680,13 @@ class FilingLog:
                 if run else None)
         return self._statuses_of(base)
 
+    def filed_statuses(self) -> pl.DataFrame:
+        """What the filing tables add to the decisions: one row per conviction of an active
+        filing, with its status (filed, ruled or reported to DOJ), filing, ruling and dates. Small
+        next to the run; the desktop app keeps it and works out every status with
+        ``combine_statuses`` from the frames it holds."""
+        return self._statuses_of(None).drop("courthouse", "conviction_date", "in_run", "decision", "decided_on")
+
     def _statuses_of(self, base: pl.DataFrame | None, ids: Sequence[str] | None = None) -> pl.DataFrame:
         """Statuses of the convictions in ``base`` (and, without ``ids``, of every filed one);
         with ``ids`` only those convictions are read from the tables (a lookup)."""
@@ -750,28 +757,14 @@ class FilingLog:
 
     def status_counts(self, statuses: pl.DataFrame | None = None) -> dict[str, int]:
         """How many convictions are at each status (every status listed, zeros included)."""
-        frame = self.statuses() if statuses is None else statuses
-        got = dict(frame.group_by("status").len().iter_rows()) if frame.height else {}
-        return {s: int(got.get(s, 0)) for s in STATUSES}
+        return status_counts_of(self.statuses() if statuses is None else statuses)
 
     def waiting(self, days: int = DEFAULT_WAIT_DAYS, *, as_of: date | None = None,
                 statuses: pl.DataFrame | None = None) -> pl.DataFrame:
         """Convictions waiting longer than ``days`` for their next step: decided but not filed,
         filed (or continued) without a ruling, granted without a known notice to DOJ."""
-        if days < 0:
-            raise InputError("the number of days to wait must be 0 or more")
         today = as_of or date.fromisoformat(self._now()[:10])
-        frame = self.statuses() if statuses is None else statuses
-        frame = frame.filter(
-            pl.col("status").is_in(["decided", "filed"])
-            | ((pl.col("status") == "ruled") & pl.col("ruling").is_in(GRANTED)))
-        waiting_for = (pl.when(pl.col("status") == "decided").then(pl.lit("filing"))
-                       .when(pl.col("status") == "filed").then(pl.lit("the court's ruling"))
-                       .otherwise(pl.lit("the court's notice to DOJ")))
-        frame = frame.with_columns(
-            waiting_for.alias("waiting_for"),
-            (pl.lit(today) - pl.col("since").str.to_date(strict=False)).dt.total_days().alias("days_waiting"))
-        return frame.filter(pl.col("days_waiting") > days).sort("days_waiting", descending=True)
+        return waiting_among(self.statuses() if statuses is None else statuses, days, today)
 
     def doj_unchanged(self, days: int = DEFAULT_DOJ_GRACE_DAYS) -> pl.DataFrame:
         """Granted convictions a DOJ extract imported more than ``days`` after the order still
@@ -883,6 +876,61 @@ class FilingLog:
                 conn.execute("INSERT INTO lookups (at, reviewer, fields, reason, matches, audit_seq) "
                              "VALUES (?, ?, ?, ?, ?, ?)", (at, self.reviewer(), "letter", reason.strip(), 1, seq))
                 return seq
+
+
+def status_counts_of(frame: pl.DataFrame) -> dict[str, int]:
+    """How many convictions of ``frame`` (a statuses frame) are at each status, zeros included."""
+    got = dict(frame.group_by("status").len().iter_rows()) if frame.height else {}
+    return {s: int(got.get(s, 0)) for s in STATUSES}
+
+
+def combine_statuses(base: pl.DataFrame, decisions: pl.DataFrame, filed: pl.DataFrame) -> pl.DataFrame:
+    """Each conviction's status from frames already in memory: ``base`` (the run's
+    ``conviction_id``, ``courthouse``, ``conviction_date``), the effective ``decisions``
+    (``conviction_id``, ``decision``, ``decided_at``) and ``Workspace.filed_statuses()``.
+
+    Gives what ``Workspace.statuses()`` gives (a test holds them equal) without reading the
+    workspace, so the desktop app can count on its reader thread while the attorney decides."""
+    base = base.select("conviction_id", "courthouse", pl.col("conviction_date").cast(pl.String),
+                       pl.lit(True).alias("in_run"))
+    if "conviction_id" not in filed.columns:   # nothing filed yet
+        filed = pl.DataFrame(schema={"conviction_id": pl.String, "filing_id": pl.Int64, "status": pl.String,
+                                     "since": pl.String, "ruling": pl.String, "order_date": pl.String})
+    extra = (filed.join(base, on="conviction_id", how="anti").select("conviction_id")
+             .with_columns(pl.lit(None, pl.String).alias("courthouse"),
+                           pl.lit(None, pl.String).alias("conviction_date"), pl.lit(False).alias("in_run")))
+    if decisions.height and "decision" in decisions.columns:
+        dec = decisions.select("conviction_id", "decision",
+                               pl.col("decided_at").cast(pl.String).str.slice(0, 10).alias("decided_on"))
+    else:
+        dec = pl.DataFrame(schema={"conviction_id": pl.String, "decision": pl.String, "decided_on": pl.String})
+    frame = (pl.concat([base, extra], how="vertical_relaxed")
+             .join(dec, on="conviction_id", how="left")
+             .join(filed.rename({"status": "_filed_status", "since": "_filed_since"}), on="conviction_id",
+                   how="left"))
+    decided = pl.col("decision").is_not_null() & (pl.col("decision") != "defer")
+    return (frame.with_columns(
+                pl.coalesce(pl.col("_filed_status"), pl.when(decided).then(pl.lit("decided"))
+                            .otherwise(pl.lit("screened"))).alias("status"),
+                pl.coalesce(pl.col("_filed_since"), pl.when(decided).then(pl.col("decided_on"))).alias("since"))
+            .drop("_filed_status", "_filed_since"))
+
+
+def waiting_among(frame: pl.DataFrame, days: int, today: date) -> pl.DataFrame:
+    """The convictions of a statuses frame waiting longer than ``days`` on ``today`` for their
+    next step, longest first, with ``waiting_for`` and ``days_waiting``."""
+    if days < 0:
+        raise InputError("the number of days to wait must be 0 or more")
+    frame = frame.filter(
+        pl.col("status").is_in(["decided", "filed"])
+        | ((pl.col("status") == "ruled") & pl.col("ruling").is_in(GRANTED)))
+    waiting_for = (pl.when(pl.col("status") == "decided").then(pl.lit("filing"))
+                   .when(pl.col("status") == "filed").then(pl.lit("the court's ruling"))
+                   .otherwise(pl.lit("the court's notice to DOJ")))
+    frame = frame.with_columns(
+        waiting_for.alias("waiting_for"),
+        (pl.lit(today) - pl.col("since").str.to_date(strict=False)).dt.total_days().alias("days_waiting"))
+    return frame.filter(pl.col("days_waiting") > days).sort("days_waiting", descending=True)
 
 
 def _select_in(conn, sql: str, column: str, values: Sequence[Any]) -> list[tuple]:

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -39,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from ...core.errors import InputError
 from ...core.outputs.filing import LEFT_OUT, FilingOptions
-from ..dialogs import ErrorDialog
+from ..dialogs import ErrorDialog, submit_with_ctrl_enter
 from ..pdfview import PagePreview, prepare_printer
 from ..session import (
     MULTILINE_OFFICE_FIELDS,
@@ -108,6 +110,57 @@ def _date_of(edit: QDateEdit) -> date | None:
     return date(d.year(), d.month(), d.day())
 
 
+class RecordFilingDialog(QDialog):
+    """What recording a filing needs beyond the documents: the court, the date filed, a note."""
+
+    def __init__(self, parent: QWidget | None, *, court: str, count: int, files: int):
+        super().__init__(parent)
+        self.setWindowTitle("Mark the documents as filed")
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            f"<p>Record that these documents ({files:,} {'file' if files == 1 else 'files'}, {count:,} "
+            f"{'conviction' if count == 1 else 'convictions'}) were filed with the court. The workspace keeps "
+            "which convictions went in, each file's fingerprint (SHA-256) and the audit record printed on the "
+            "pages; the convictions' progress becomes <i>filed</i> until the court's ruling is recorded.</p>"
+            "<p>A filing is never changed afterwards: it can be withdrawn, or amended by a later filing.</p>")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.court = QLineEdit(court)
+        self.court.setAccessibleName("Court the documents were filed with")
+        form.addRow("&Court:", self.court)
+        self.filed_on = _date_edit("Date filed", optional=False)
+        self.filed_on.setMaximumDate(QDate.currentDate())
+        form.addRow("Date &filed:", self.filed_on)
+        self.note = QLineEdit()
+        self.note.setAccessibleName("Note on the filing (optional)")
+        self.note.setPlaceholderText("optional, e.g. the clerk's filing stamp number")
+        form.addRow("&Note:", self.note)
+        layout.addLayout(form)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setAccessibleName("Problem")
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Record the filing")
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        submit_with_ctrl_enter(self, self._check)
+        self.setMinimumWidth(520)
+
+    def _check(self) -> None:
+        if not self.court.text().strip():
+            self.error.setText("Name the court the documents were filed with.")
+            self.court.setFocus()
+            return
+        self.accept()
+
+    def values(self) -> tuple[str, date, str | None]:
+        return self.court.text().strip(), _date_of(self.filed_on), self.note.text().strip() or None
+
+
 class _AddressEdit(QPlainTextEdit):
     """A multi-line field that reports when the user leaves it (saved then, like the others)."""
 
@@ -128,6 +181,8 @@ class DocumentsView(QWidget):
         super().__init__(parent)
         self.session = session
         self.doc_set: DocumentSet | None = None
+        self._recorded: DocumentSet | None = None   # the built set already recorded as filed
+        self.record_dialog: RecordFilingDialog | None = None
         self.counts: dict | None = None
         self._counts_stale = True
         self._built_stale = False
@@ -352,7 +407,13 @@ class DocumentsView(QWidget):
         self.folder_button = QPushButton("Open fol&der")
         self.folder_button.setAccessibleName("Open the folder the documents were saved in")
         self.folder_button.clicked.connect(self.open_folder)
-        for w in (self.save_button, self.print_button, self.open_button, self.folder_button):
+        # after filing (issue 16): the filing is recorded, with what went in and the files' hashes
+        self.record_button = QPushButton("Mar&k as filed…")
+        self.record_button.setAccessibleName("Record these documents as filed with the court")
+        self.record_button.setToolTip("Once the documents are filed: record the filing, so each conviction's "
+                                      "progress shows it and the court's ruling can be recorded against it")
+        self.record_button.clicked.connect(lambda _c=False: self.record_filing())
+        for w in (self.save_button, self.print_button, self.open_button, self.folder_button, self.record_button):
             out.addWidget(w)
         out.addStretch(1)
         pl_.addLayout(out)
@@ -510,6 +571,7 @@ class DocumentsView(QWidget):
         self.open_button.setEnabled(saved and self.current_document() is not None
                                     and self.doc_set.saved_path(self.current_document()).is_file())
         self.folder_button.setEnabled(saved)
+        self.record_button.setEnabled(usable and self._recorded is not self.doc_set)
         n, shown = self.preview.current_page(), self.preview.page_count_shown()
         self.prev_button.setEnabled(n > 1)
         self.next_button.setEnabled(0 < n < shown)
@@ -759,6 +821,41 @@ class DocumentsView(QWidget):
             self._update_enabled()
 
         task.succeeded.connect(saved)
+        task.failed.connect(lambda m, d: task_failed(self, m, d))
+        self.progress.follow(task)
+        return task
+
+    def record_filing(self, *, court: str | None = None, filed_on: date | None = None,
+                      note: str | None = None, ask: bool = True) -> Task | None:
+        """Record the built documents as filed (asks the court and the date unless given)."""
+        doc_set = self.doc_set
+        if doc_set is None or self._built_stale or not doc_set.documents:
+            return None
+        if ask:
+            dialog = RecordFilingDialog(self, court=court or self.session.office().get("court") or "",
+                                        count=doc_set.counts.get("total", 0) if isinstance(doc_set.counts, dict) else 0,
+                                        files=len(doc_set.file_names))
+            self.record_dialog = dialog
+            accepted = dialog.exec() == QDialog.DialogCode.Accepted
+            court, filed_on, note = dialog.values()
+            self.record_dialog = None
+            dialog.deleteLater()
+            if not accepted:
+                return None
+        try:
+            task = self.session.record_filing(doc_set, court=court or "", filed_on=filed_on or date.today(), note=note)
+        except InputError as exc:
+            ErrorDialog.show_error(self, str(exc))
+            return None
+
+        def recorded(filing_id: int) -> None:
+            self._recorded = doc_set
+            self.status.setText(f"Recorded as filing {filing_id}: these convictions now show as filed. Record the "
+                                "court's ruling with File > Import Court Rulings… or on the command line "
+                                "(clearrec filings ruling).")
+            self._update_enabled()
+
+        task.succeeded.connect(recorded)
         task.failed.connect(lambda m, d: task_failed(self, m, d))
         self.progress.follow(task)
         return task

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import polars as pl
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QScrollArea,
+    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -26,6 +28,12 @@ from ..widgets.common import OUTCOME_TEXT, configure_table, esc, fmt_int, plural
 
 
 SECTION_BARS = 14
+# The steps of the funnel (core/workspace/filings.py STATUSES) as the Overview names them.
+FUNNEL_STEPS = (("screened", "Screened"), ("decided", "Decided"), ("filed", "Filed with the court"),
+                ("ruled", "Ruled by the court"), ("reported_to_doj", "Reported to DOJ"))
+WAITING_COLUMNS = [Column("court_case_number", "Case number", 110), Column("name", "Name", 180),
+                   Column("waiting_for", "Waiting for", 170), Column("since", "Since", 90),
+                   Column("days_waiting", "Days", 60)]
 
 
 class CountTable(QTableView):
@@ -54,9 +62,11 @@ class CountTable(QTableView):
 
 
 class OverviewView(QWidget):
-    """What the run found: counts, people left with no felony / no conviction, charts, warnings."""
+    """What the run found: counts, people left with no felony / no conviction, charts, warnings,
+    and how far the office has got: the status funnel and the convictions waiting too long."""
 
     title = "Overview"
+    open_case = Signal(str)  # conviction id to show in Review (a waiting conviction chosen)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -91,6 +101,18 @@ class OverviewView(QWidget):
         people_box = QGroupBox("People")
         QVBoxLayout(people_box).addWidget(self.people)
         left.addWidget(people_box)
+        # issue 16: how far the office has got, counted from what the session holds (a reader
+        # thread; a decision never waits for it)
+        self.funnel = BarChart("Cannabis convictions that reached each step")
+        self.funnel_text = QLabel()
+        self.funnel_text.setWordWrap(True)
+        self.funnel_text.setAccessibleName("Convictions at each step now")
+        self.funnel_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        progress_box = QGroupBox("Progress: screened → decided → filed → ruled → reported to DOJ")
+        pl_ = QVBoxLayout(progress_box)
+        pl_.addWidget(self.funnel)
+        pl_.addWidget(self.funnel_text)
+        left.addWidget(progress_box)
         self.outcome_chart = BarChart("Cannabis convictions by outcome")
         self.section_chart = BarChart("Cannabis convictions by code section (every section, however few)")
         self.decade_chart = BarChart("Cannabis convictions by decade of conviction")
@@ -130,10 +152,108 @@ class OverviewView(QWidget):
             QVBoxLayout(box).addWidget(table)
             tables.addWidget(box, i // 2, i % 2)
         layout.addLayout(tables)
+
+        self.waiting_days = QSpinBox()
+        self.waiting_days.setRange(0, 3650)
+        self.waiting_days.setValue(90)
+        self.waiting_days.setSuffix(" days")
+        self.waiting_days.setAccessibleName("Waiting longer than this many days")
+        self.waiting_days.valueChanged.connect(lambda _v: self._progress_timer.start())
+        days_label = QLabel("Waiting &longer than:")
+        days_label.setBuddy(self.waiting_days)
+        self.waiting_summary = QLabel()
+        self.waiting_summary.setWordWrap(True)
+        self.waiting_summary.setAccessibleName("How many convictions wait")
+        self.waiting_model = FrameModel(WAITING_COLUMNS, self, keep=["conviction_id"])
+        self.waiting_table = QTableView()
+        configure_table(self.waiting_table, self.waiting_model, "Convictions waiting for their next step",
+                        sortable=True)
+        self.waiting_table.setMinimumHeight(160)
+        self.waiting_table.setToolTip("Double-click or press Enter to open the case in Review")
+        self.waiting_table.doubleClicked.connect(lambda index: self._open_waiting(index.row()))
+        self.waiting_table.activated.connect(lambda index: self._open_waiting(index.row()))
+        waiting_box = QGroupBox("Waiting for the next step")
+        wl = QVBoxLayout(waiting_box)
+        row = QHBoxLayout()
+        row.addWidget(days_label)
+        row.addWidget(self.waiting_days)
+        row.addWidget(self.waiting_summary, 1)
+        wl.addLayout(row)
+        wl.addWidget(self.waiting_table)
+        layout.addWidget(waiting_box)
         layout.addStretch(1)
+        # decisions come one keypress at a time: count again once they pause, and only when shown
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(400)
+        self._progress_timer.timeout.connect(self.refresh_progress)
+        self._progress_stale = True
+        self.progress: dict | None = None
         session.run_changed.connect(self.refresh)
         session.workspace_changed.connect(self.refresh)
+        session.decisions_changed.connect(lambda _ids: self._mark_progress_stale())
+        session.filings_changed.connect(self._mark_progress_stale)
         self.refresh()
+
+    # -- progress (issue 16) -------------------------------------------------------------------
+
+    def _mark_progress_stale(self) -> None:
+        self._progress_stale = True
+        if self.isVisible():
+            self._progress_timer.start()
+
+    def showEvent(self, event) -> None:
+        if self._progress_stale:
+            self._progress_timer.start(0)
+        super().showEvent(event)
+
+    def refresh_progress(self) -> bool:
+        """Count each conviction's status on a reader; the funnel and the waiting list follow."""
+        self._progress_stale = False
+        started = self.session.progress_counts(self._show_progress, lambda m, d: self._show_progress(None),
+                                               waiting_days=self.waiting_days.value())
+        if not started:
+            self._show_progress(None)
+        return started
+
+    def _show_progress(self, figures: dict | None) -> None:
+        self.progress = figures
+        run = self.session.run
+        if figures is None or run is None:
+            self.funnel.set_items([])
+            self.funnel_text.setText("")
+            self.waiting_summary.setText("")
+            self.waiting_model.set_frame(None)
+            return
+        counts = figures["counts"]
+        # a funnel: how many reached each step (a conviction at "ruled" has also been filed)
+        reached, total = [], 0
+        for key, _label in reversed(FUNNEL_STEPS):
+            total += counts.get(key, 0)
+            reached.append(total)
+        reached.reverse()
+        self.funnel.set_items([(label, n) for (_key, label), n in zip(FUNNEL_STEPS, reached)])
+        now = " · ".join(f"{label.lower()}: <b>{fmt_int(counts.get(key))}</b>" for key, label in FUNNEL_STEPS)
+        self.funnel_text.setText(f"Where each conviction is now: {now}.")
+        waiting = figures["waiting"]
+        days = self.waiting_days.value()
+        if waiting.height:
+            shown = (waiting.select("conviction_id", "waiting_for", "since", "days_waiting")
+                     .join(run.results.select("conviction_id", "court_case_number", "name"), on="conviction_id",
+                           how="left", maintain_order="left"))
+            by_step = dict(waiting.group_by("waiting_for").len().iter_rows())
+            self.waiting_summary.setText(
+                f"<b>{fmt_int(waiting.height)}</b> {'conviction waits' if waiting.height == 1 else 'convictions wait'}"
+                f" longer than {plural(days, 'day')}: " + ", ".join(
+                    f"{fmt_int(n)} for {esc(step)}" for step, n in sorted(by_step.items())) + ".")
+        else:
+            shown = None
+            self.waiting_summary.setText(f"No conviction waits longer than {plural(days, 'day')} for its next step.")
+        self.waiting_model.set_frame(shown)
+
+    def _open_waiting(self, row: int) -> None:
+        if 0 <= row < self.waiting_model.rowCount():
+            self.open_case.emit(self.waiting_model.record(row)["conviction_id"])
 
     def warning_lines(self) -> list[str]:
         s = self.session
@@ -184,6 +304,7 @@ class OverviewView(QWidget):
 
     def refresh(self) -> None:
         self._show_reconciliation()
+        self._mark_progress_stale()
         run = self.session.run
         if run is None:
             self.heading.setText("<h2>Overview</h2><p>No screening run yet. Import an extract first.</p>")

@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
 
 from ...core.errors import InputError
 from ...core.screen import screening
+from ...core.workspace.filings import status_sentence
 from ..dialogs import BulkDecisionDialog, DecisionDialog, ErrorDialog, NoteDialog
 from ..models import (
     DECISION_STATUSES,
+    PROGRESS_FILTERS,
     PROVENANCE_FILTERS,
     REVIEW_COLUMNS,
     REVIEW_KEEP,
@@ -34,6 +36,7 @@ from ..models import (
     FrameModel,
     decision_columns,
     decision_label,
+    progress_columns,
     review_filter,
     review_frame,
 )
@@ -154,12 +157,13 @@ class ReviewView(QWidget):
         self.filters: dict[str, QComboBox] = {}
         filter_row = QHBoxLayout()
         for key, label in [("outcome", "Outcome"), ("flag", "Flag"), ("section", "Section"),
-                           ("courthouse", "Courthouse"), ("decade", "Decade"), ("status", "Decision")]:
+                           ("courthouse", "Courthouse"), ("decade", "Decade"), ("status", "Decision"),
+                           ("progress", "Progress")]:
             combo = QComboBox()
             combo.setAccessibleName(f"Filter by {label.lower()}")
             combo.setToolTip(f"Show only convictions with this {label.lower()}")
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
+            combo.setMinimumContentsLength(6)
             combo.currentIndexChanged.connect(self.apply_filters)
             self.filters[key] = combo
             box = QVBoxLayout()
@@ -319,6 +323,7 @@ class ReviewView(QWidget):
 
         session.run_changed.connect(self.load_run)
         session.decisions_changed.connect(self._on_decisions_changed)
+        session.filings_changed.connect(self._on_filings_changed)
         session.runner.busy_changed.connect(lambda _b: self._update_actions())
         session.workspace_changed.connect(self._update_actions)
         self.load_run()
@@ -328,7 +333,7 @@ class ReviewView(QWidget):
     def load_run(self) -> None:
         run = self.session.run
         self._results = run.results if run is not None else None
-        frame = review_frame(run.results, self.session.decisions) if run is not None else None
+        frame = review_frame(run.results, self.session.decisions, self.session.filed) if run is not None else None
         self._current_rid = None
         self.model.set_frame(frame)
         self._fill_filters(frame)
@@ -356,6 +361,7 @@ class ReviewView(QWidget):
         fill("courthouse", [(c, c) for c in frame.get_column("courthouse").drop_nulls().unique().sort().to_list()])
         fill("decade", [(d, d) for d in frame.get_column("_decade").unique().sort().to_list()])
         fill("status", [(s, s) for s in DECISION_STATUSES])
+        fill("progress", list(PROGRESS_FILTERS))
         fill("provenance", list(PROVENANCE_FILTERS) if frame.get_column("_provenance").null_count() < frame.height else [])
 
     def filter_expr(self) -> pl.Expr | None:
@@ -512,7 +518,18 @@ class ReviewView(QWidget):
         flags_html = ("<h4>Flags</h4><ul>" + "".join(f"<li>{esc(screening.FLAGS.get(f, f))}</li>" for f in flags)
                       + "</ul>") if flags else "<p>No flags.</p>"
         return (outcome + self.doubt_html(r) + "<hr>" + conviction + flags_html + "<hr>" + person + "<hr>"
-                + self.decisions_html(r["conviction_id"]))
+                + self.decisions_html(r["conviction_id"]) + self.filing_html(r["conviction_id"]))
+
+    def filing_html(self, conviction_id: str) -> str:
+        """Where the conviction is after filing: filed, ruled, reported to DOJ (issue 16)."""
+        filed = self.session.filed
+        if not filed.height or "conviction_id" not in filed.columns:
+            return ""
+        hit = filed.filter(pl.col("conviction_id") == conviction_id)
+        if not hit.height:
+            return ""
+        row = hit.row(0, named=True)
+        return f"<h4>Court</h4><p>{esc(status_sentence(row))} (Filing {row['filing_id']}.)</p>"
 
     def doubt_html(self, r: dict) -> str:
         """What the record holds where it leaves a fact in doubt, and the outcome each answer gives."""
@@ -701,16 +718,28 @@ class ReviewView(QWidget):
     def _on_decisions_changed(self, ids: list) -> None:
         if self._results is None or not ids:
             return
-        cols = decision_columns(pl.Series("conviction_id", [str(i) for i in ids], dtype=pl.String),
-                                self.session.decisions)
+        changed = pl.Series("conviction_id", [str(i) for i in ids], dtype=pl.String)
+        cols = decision_columns(changed, self.session.decisions)
+        cols = cols.with_columns(progress_columns(changed, cols.get_column("_decision"), self.session.filed))
         for row in cols.iter_rows(named=True):
             self.model.update_where("conviction_id", row["conviction_id"],
                                     {"decision": row["decision"], "_decision": row["_decision"],
-                                     "_departs": row["_departs"]})
+                                     "_departs": row["_departs"], "_progress": row["_progress"],
+                                     "progress": row["progress"]})
         record = self.current_record()
         if record is not None and record["conviction_id"] in ids:
             self.detail.setHtml(self.case_html(record))
         self._update_actions()
 
-
-# -- Policy -------------------------------------------------------------------------------------
+    def _on_filings_changed(self) -> None:
+        """A filing, ruling or notice to DOJ was recorded: every row's progress again (the rows
+        stay where they are, as after a decision)."""
+        if self._results is None:
+            return
+        frame = self.model.frame()
+        cols = progress_columns(frame.get_column("conviction_id"), frame.get_column("_decision"), self.session.filed)
+        self.model.replace_column("_progress", cols.get_column("_progress"))
+        self.model.replace_column("progress", cols.get_column("progress"))
+        record = self.current_record()
+        if record is not None:
+            self.detail.setHtml(self.case_html(record))

@@ -16,7 +16,14 @@ from clearrec_desktop.core.errors import InputError
 from clearrec_desktop.core.outputs import court_update
 from clearrec_desktop.core.outputs import filing as F
 from clearrec_desktop.core.outputs.status_letter import build_status_letter
-from clearrec_desktop.core.workspace.filings import file_digests, rows_from_update, status_sentence
+from clearrec_desktop.core.workspace.filings import (
+    combine_statuses,
+    file_digests,
+    rows_from_update,
+    status_counts_of,
+    status_sentence,
+    waiting_among,
+)
 from clearrec_desktop.core.workspace.store import Workspace
 
 PASS = "correct horse battery staple 9"
@@ -232,6 +239,34 @@ def test_waiting_lists(ws, tmp_path):
     assert set(ws.waiting(30, as_of=date(2027, 1, 2))["waiting_for"]) == {"the court's notice to DOJ"}
     ws.record_ruling(fid, "denied", "2026-12-01")
     assert ws.waiting(0, as_of=date(2027, 1, 2)).height == 0   # a denial waits for nothing
+
+
+def test_statuses_from_frames_in_memory_equal_the_workspace(ws, tmp_path):
+    """The desktop app counts the funnel from the frames it holds (combine_statuses): the same
+    status and date for every conviction as the workspace works out from its tables."""
+    run = ws.latest_run()
+    results = ws.load_results(run["run_id"])
+    ids = results.get_column("conviction_id").to_list()
+    fid, update = _file(ws, tmp_path)
+    filed = update.get_column("conviction_id").to_list()
+    unfiled = [c for c in ids if c not in set(filed)]
+    ws.record_decision(unfiled[0], "dismiss", reason="court file", proposed="review")
+    ws.record_decision(unfiled[1], "defer", proposed="review")          # deferring decides nothing
+    ws.record_decision(filed[0], "accept", proposed="dismiss")
+    ws.record_ruling(fid, "granted", "2026-12-01", conviction_ids=filed[:4])
+    ws.record_ruling(fid, "denied", "2026-12-02", conviction_ids=filed[4:5])
+    ws.record_ruling(fid, "continued", "2026-12-02", conviction_ids=filed[5:6])
+    ws.record_doj_report(filed[:2], "2026-12-20")
+    expected = ws.statuses().sort("conviction_id")
+    got = combine_statuses(results.select("conviction_id", "courthouse", "conviction_date"),
+                           ws.current_decisions(), ws.filed_statuses()).sort("conviction_id")
+    cols = ["conviction_id", "status", "since", "ruling", "order_date", "filing_id", "in_run"]
+    assert got.select(cols).equals(expected.select(cols))
+    counts = status_counts_of(got)
+    assert counts == ws.status_counts()
+    assert counts["reported_to_doj"] == 2 and counts["ruled"] == 3 and counts["decided"] == 1
+    assert counts["filed"] == len(filed) - 5
+    assert waiting_among(got, 10, date(2027, 1, 2)).equals(ws.waiting(10, as_of=date(2027, 1, 2)))
 
 
 def test_lookup_is_tolerant_audited_and_needs_a_reason(ws, tmp_path):
